@@ -1,0 +1,149 @@
+// The service configuration: one zod schema, read from the environment and overridden by CLI
+// flags; every setting is listed once in SETTINGS, which drives both the env names and the flags.
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+const url = (protocols: string[]) =>
+  z.string().refine(
+    (value) => {
+      try {
+        return protocols.includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { message: `invalid URL (expected ${protocols.map((p) => p.replace(':', '://')).join(' or ')}…)` },
+  );
+
+/** Each setting: its env name, its CLI flag, what it means, and its schema (with the default). */
+export const SETTINGS = {
+  port: { env: 'PORT', flag: '--port <n>', doc: 'HTTP/WS listen port', schema: port.default(8080) },
+  host: { env: 'HOST', flag: '--host <addr>', doc: 'HTTP/WS listen address', schema: z.string().min(1).default('127.0.0.1') },
+  databaseUrl: {
+    env: 'DATABASE_URL',
+    flag: '--database-url <url>',
+    doc: 'Postgres URL; absent → embedded PGlite under the data dir',
+    schema: url(['postgres:', 'postgresql:']).optional(),
+  },
+  redisUrl: {
+    env: 'REDIS_URL',
+    flag: '--redis-url <url>',
+    doc: 'Redis URL; absent → in-process queue, bus, lease and kv',
+    schema: url(['redis:', 'rediss:']).optional(),
+  },
+  redisPrefix: {
+    env: 'DEVTEAM_REDIS_PREFIX',
+    flag: '--redis-prefix <prefix>',
+    doc: 'prefix of every Redis key, channel and queue',
+    schema: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - only (1-64)').default('devteam'),
+  },
+  dataDir: { env: 'DEVTEAM_DATA_DIR', flag: '--data-dir <dir>', doc: 'embedded database, repository caches, artifacts', schema: z.string().min(1).default('./.devteam') },
+  apiKeys: {
+    env: 'DEVTEAM_API_KEYS',
+    flag: '--api-keys <list>',
+    doc: 'tenant:key,… ; absent → local single-user mode',
+    schema: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]+:[^,:\s]{16,}(,[A-Za-z0-9_-]+:[^,:\s]{16,})*$/, 'expected tenant:key[,tenant:key…] with keys of 16+ characters')
+      .optional(),
+  },
+  sandbox: { env: 'DEVTEAM_SANDBOX', flag: '--sandbox <driver>', doc: 'docker, local (bubblewrap) or none', schema: z.enum(['docker', 'local', 'none']).default('local') },
+  logLevel: {
+    env: 'LOG_LEVEL',
+    flag: '--log-level <level>',
+    doc: 'pino level',
+    schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  },
+  bodyLimit: { env: 'DEVTEAM_BODY_LIMIT', flag: '--body-limit <bytes>', doc: 'largest accepted request body', schema: positiveInt.default(256 * 1024) },
+  concurrency: { env: 'DEVTEAM_WORKER_CONCURRENCY', flag: '--concurrency <n>', doc: 'jobs a worker process runs at once', schema: positiveInt.max(256).default(4) },
+  shutdownTimeoutMs: {
+    env: 'DEVTEAM_SHUTDOWN_TIMEOUT_MS',
+    flag: '--shutdown-timeout-ms <ms>',
+    doc: 'how long SIGTERM waits for in-flight jobs',
+    schema: positiveInt.default(10_000),
+  },
+  outboxIntervalMs: {
+    env: 'DEVTEAM_OUTBOX_INTERVAL_MS',
+    flag: '--outbox-interval-ms <ms>',
+    doc: 'how often committed-but-unprocessed events are re-enqueued',
+    schema: positiveInt.default(2_000),
+  },
+  outboxGraceMs: {
+    env: 'DEVTEAM_OUTBOX_GRACE_MS',
+    flag: '--outbox-grace-ms <ms>',
+    doc: 'age after which a received event that no worker started is enqueued again',
+    schema: positiveInt.default(5_000),
+  },
+  staleAfterMs: {
+    env: 'DEVTEAM_STALE_AFTER_MS',
+    flag: '--stale-after-ms <ms>',
+    doc: 'age after which an event stuck in processing (its worker died) is retried',
+    schema: positiveInt.default(5 * 60_000),
+  },
+} as const;
+
+type Settings = typeof SETTINGS;
+export type SettingKey = keyof Settings;
+
+export const configSchema = z.object(
+  Object.fromEntries(Object.entries(SETTINGS).map(([k, s]) => [k, s.schema])) as {
+    [K in SettingKey]: Settings[K]['schema'];
+  },
+);
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  readonly code = 'invalid_config';
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+}
+
+/**
+ * Builds the config from the environment, then flags on top. Empty env values count as unset.
+ * Errors name the env variable (or the flag, when the value came from one): "REDIS_URL: invalid URL …".
+ */
+export function loadConfig(env: Record<string, string | undefined>, flags: Partial<Record<SettingKey, unknown>> = {}): Config {
+  const raw: Record<string, unknown> = {};
+  const source: Record<string, string> = {};
+  for (const [key, setting] of Object.entries(SETTINGS)) {
+    const fromEnv = env[setting.env];
+    if (fromEnv !== undefined && fromEnv !== '') {
+      raw[key] = fromEnv;
+      source[key] = setting.env;
+    }
+    const fromFlag = flags[key as SettingKey];
+    if (fromFlag !== undefined) {
+      raw[key] = fromFlag;
+      source[key] = setting.flag.split(' ')[0]!;
+    }
+  }
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const key = String(issue.path[0]);
+        const name = source[key] ?? SETTINGS[key as SettingKey]?.env ?? key;
+        return `${name}: ${issue.message}`;
+      }),
+    );
+  }
+  return parsed.data;
+}
+
+export function isDistributed(config: Config): boolean {
+  return config.redisUrl !== undefined;
+}
+
+/** `tenant:key,…` → key → tenant. */
+export function parseApiKeys(value: string | undefined): Map<string, string> {
+  const keys = new Map<string, string>();
+  if (!value) return keys;
+  for (const pair of value.split(',')) {
+    const at = pair.indexOf(':');
+    keys.set(pair.slice(at + 1), pair.slice(0, at));
+  }
+  return keys;
+}
