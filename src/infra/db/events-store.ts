@@ -1,0 +1,160 @@
+// The events table: insert on POST /events, then status transitions guarded in SQL so that a
+// duplicate or late delivery of the same job can never process an event twice.
+import type { Sql } from './database.js';
+
+export type EventStatus = 'received' | 'processing' | 'processed' | 'failed';
+
+export interface EventRow {
+  id: string;
+  type: string;
+  projectId: string;
+  correlationId: string;
+  payload: Record<string, unknown>;
+  taskContext: Record<string, unknown> | null;
+  status: EventStatus;
+  attempts: number;
+  error: string | null;
+  createdAt: Date;
+  dispatchedAt: Date | null;
+  startedAt: Date | null;
+  processedAt: Date | null;
+  queueLatencyMs: number | null;
+}
+
+export interface NewEvent {
+  id: string;
+  type: string;
+  projectId: string;
+  correlationId: string;
+  payload: Record<string, unknown>;
+}
+
+/** An event that a worker now owns, for exactly one processing attempt. */
+export interface ClaimedEvent extends EventRow {
+  /** The attempt number this claim holds: later writes are fenced on it. */
+  claim: number;
+}
+
+export interface Redeliverable {
+  id: string;
+  type: string;
+  projectId: string;
+  correlationId: string;
+}
+
+const COLUMNS = `id, type, project_id AS "projectId", correlation_id AS "correlationId", payload,
+  task_context AS "taskContext", status, attempts, error, created_at AS "createdAt",
+  dispatched_at AS "dispatchedAt", started_at AS "startedAt", processed_at AS "processedAt",
+  queue_latency_ms AS "queueLatencyMs"`;
+
+type Json = Parameters<Sql['json']>[0];
+
+export class EventsStore {
+  constructor(
+    private readonly sql: Sql,
+    /** Processing attempts before an event whose workers keep dying is given up. */
+    private readonly maxAttempts = 5,
+  ) {}
+
+  async insert(event: NewEvent): Promise<void> {
+    await this.sql`
+      INSERT INTO events (id, type, project_id, correlation_id, payload)
+      VALUES (${event.id}, ${event.type}, ${event.projectId}, ${event.correlationId}, ${this.sql.json(event.payload as Json)})`;
+  }
+
+  async get(id: string): Promise<EventRow | null> {
+    const rows = await this.sql.unsafe<EventRow[]>(`SELECT ${COLUMNS} FROM events WHERE id = $1`, [id]);
+    return rows[0] ?? null;
+  }
+
+  /**
+   * Takes the event for processing: only from `received`, or from `processing` when its worker has
+   * been silent for `staleAfterMs` (it died). Records when the job was enqueued and the queue
+   * latency. Null: someone else holds it or it is finished — the delivery is a duplicate.
+   */
+  async claim(id: string, opts: { enqueuedAt: number; staleAfterMs: number }): Promise<ClaimedEvent | null> {
+    const rows = await this.sql.unsafe<ClaimedEvent[]>(
+      `UPDATE events
+          SET status = 'processing',
+              attempts = attempts + 1,
+              started_at = clock_timestamp(),
+              dispatched_at = to_timestamp($2::double precision / 1000),
+              queue_latency_ms = GREATEST(0, EXTRACT(EPOCH FROM clock_timestamp()) * 1000 - $2::double precision),
+              error = NULL
+        WHERE id = $1
+          AND attempts < $4
+          AND (status = 'received'
+               OR (status = 'processing' AND started_at < clock_timestamp() - make_interval(secs => $3::double precision / 1000)))
+      RETURNING ${COLUMNS}, attempts AS claim`,
+      [id, opts.enqueuedAt, opts.staleAfterMs, this.maxAttempts],
+    );
+    return rows[0] ?? null;
+  }
+
+  /** Writes the task_context while the claim is still held; false when the claim was lost. */
+  async saveTaskContext(event: ClaimedEvent, taskContext: Record<string, unknown>): Promise<boolean> {
+    const rows = await this.sql`
+      UPDATE events SET task_context = ${this.sql.json(taskContext as Json)}
+       WHERE id = ${event.id} AND status = 'processing' AND attempts = ${event.claim}
+      RETURNING id`;
+    return rows.length === 1;
+  }
+
+  async markProcessed(event: ClaimedEvent): Promise<boolean> {
+    const rows = await this.sql`
+      UPDATE events SET status = 'processed', processed_at = clock_timestamp()
+       WHERE id = ${event.id} AND status = 'processing' AND attempts = ${event.claim}
+      RETURNING id`;
+    return rows.length === 1;
+  }
+
+  async markFailed(event: ClaimedEvent, reason: string): Promise<boolean> {
+    const rows = await this.sql`
+      UPDATE events SET status = 'failed', processed_at = clock_timestamp(), error = ${reason}
+       WHERE id = ${event.id} AND status = 'processing' AND attempts = ${event.claim}
+      RETURNING id`;
+    return rows.length === 1;
+  }
+
+  /** Hands the event back (the attempt hit an unexpected error) so the next delivery can claim it. */
+  async release(event: ClaimedEvent, reason: string): Promise<boolean> {
+    const rows = await this.sql`
+      UPDATE events SET status = 'received', error = ${reason}
+       WHERE id = ${event.id} AND status = 'processing' AND attempts = ${event.claim}
+      RETURNING id`;
+    return rows.length === 1;
+  }
+
+  /**
+   * The outbox: events committed but not picked up within `graceMs` (the enqueue after the commit
+   * failed, or the in-process queue died with its process), and events whose worker went silent.
+   */
+  async findRedeliverable(opts: { graceMs: number; staleAfterMs: number; limit: number }): Promise<Redeliverable[]> {
+    return this.sql.unsafe<Redeliverable[]>(
+      `SELECT id, type, project_id AS "projectId", correlation_id AS "correlationId"
+         FROM events
+        WHERE attempts < $4
+          AND ((status = 'received' AND created_at < clock_timestamp() - make_interval(secs => $1::double precision / 1000))
+            OR (status = 'processing' AND started_at < clock_timestamp() - make_interval(secs => $2::double precision / 1000)))
+        ORDER BY created_at
+        LIMIT $3`,
+      [opts.graceMs, opts.staleAfterMs, opts.limit],
+    );
+  }
+
+  /** Events whose workers died `maxAttempts` times are failed for good, with the reason. */
+  async failExhausted(opts: { staleAfterMs: number }): Promise<number> {
+    const rows = await this.sql.unsafe(
+      `UPDATE events
+          SET status = 'failed', processed_at = clock_timestamp(),
+              error = 'gave up after ' || attempts || ' attempts; last error: '
+                      || COALESCE(error, 'the worker stopped responding')
+        WHERE attempts >= $2
+          AND (status = 'received'
+               OR (status = 'processing' AND started_at < clock_timestamp() - make_interval(secs => $1::double precision / 1000)))
+      RETURNING id`,
+      [opts.staleAfterMs, this.maxAttempts],
+    );
+    return rows.length;
+  }
+}
