@@ -138,7 +138,7 @@ export class EventsStore {
             OR (status = 'processing' AND started_at < clock_timestamp() - make_interval(secs => $2::double precision / 1000)))
         ORDER BY created_at
         LIMIT $3`,
-      [opts.graceMs, opts.staleAfterMs, opts.limit],
+      [opts.graceMs, opts.staleAfterMs, opts.limit, this.maxAttempts],
     );
   }
 

@@ -1,0 +1,125 @@
+#!/usr/bin/env node
+// The `devteam` command: serve (API + worker), api, worker, migrate. Builds the config once from
+// env and flags, then the runtime; owns the process signals and exit codes.
+import { Command, Option } from 'commander';
+import { ConfigError, isDistributed, loadConfig, parseApiKeys, SETTINGS, type Config, type SettingKey } from './config.js';
+import { migrate, migrationStatus, openDatabase } from './infra/db/index.js';
+import { createLogger, redactText, SecretRegistry, type Logger } from './infra/log.js';
+import { startRuntime, type Roles } from './runtime.js';
+
+const EXIT_CONFIG = 2;
+
+function withSettings(command: Command, keys: SettingKey[]): Command {
+  for (const key of keys) {
+    const s = SETTINGS[key];
+    command.addOption(new Option(s.flag, `${s.doc} (env ${s.env})`));
+  }
+  return command;
+}
+
+function configFrom(flags: Record<string, unknown>): Config {
+  const picked: Partial<Record<SettingKey, unknown>> = {};
+  for (const key of Object.keys(SETTINGS) as SettingKey[]) if (flags[key] !== undefined) picked[key] = flags[key];
+  return loadConfig(process.env, picked);
+}
+
+function loggerFor(config: Config, role: string): Logger {
+  const secrets = new SecretRegistry();
+  for (const key of parseApiKeys(config.apiKeys).keys()) secrets.add(key);
+  return createLogger({ level: config.logLevel, secrets, base: { role } });
+}
+
+async function run(roles: Roles, role: string, flags: Record<string, unknown>): Promise<void> {
+  const config = configFrom(flags);
+  if (role !== 'serve' && !isDistributed(config)) {
+    throw new ConfigError([
+      `devteam ${role} needs REDIS_URL (and DATABASE_URL): without Redis the queue is in-process and only \`devteam serve\` can use it`,
+    ]);
+  }
+  if (role !== 'serve' && !config.databaseUrl) {
+    throw new ConfigError([`DATABASE_URL: required by devteam ${role}; the embedded database belongs to one process (use devteam serve)`]);
+  }
+  const log = loggerFor(config, role);
+  const runtime = await startRuntime(config, roles, log);
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) {
+      log.warn({ signal }, 'second signal: exiting now');
+      log.flush();
+      process.exit(1);
+    }
+    stopping = true;
+    log.info({ signal, timeoutMs: config.shutdownTimeoutMs }, 'shutting down: no new requests, draining jobs');
+    const deadline = setTimeout(() => {
+      log.error('shutdown did not finish in time: exiting');
+      log.flush();
+      process.exit(1);
+    }, config.shutdownTimeoutMs * 2 + 5_000);
+    deadline.unref();
+    void runtime.stop().then(() => {
+      log.info('stopped');
+      log.flush(() => process.exit(0));
+    });
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+async function runMigrate(flags: { to?: string; status?: boolean } & Record<string, unknown>): Promise<void> {
+  const config = configFrom(flags);
+  const log = loggerFor(config, 'migrate');
+  const db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, log });
+  try {
+    if (flags.status) {
+      const rows = await migrationStatus(db.sql);
+      for (const m of rows) {
+        const id = String(m.id).padStart(3, '0');
+        process.stdout.write(`${id}  ${m.status.padEnd(8)}  ${m.appliedAt?.toISOString() ?? '-'.padEnd(24)}  ${m.name}\n`);
+      }
+      return;
+    }
+    const to = flags.to === undefined ? undefined : Number(flags.to);
+    if (to !== undefined && !Number.isInteger(to)) throw new ConfigError([`--to: expected a migration number, got "${flags.to}"`]);
+    const result = await migrate(db.sql, { to, log });
+    process.stdout.write(result.applied.length ? `applied: ${result.applied.join(', ')}\n` : 'nothing to apply: the database is up to date\n');
+  } finally {
+    await db.close();
+    log.flush();
+  }
+}
+
+const ALL = Object.keys(SETTINGS) as SettingKey[];
+const DB_ONLY: SettingKey[] = ['databaseUrl', 'dataDir', 'logLevel'];
+
+const program = new Command('devteam')
+  .description('DevTeam Runner: works through a repository task list with a coding agent, verifies, merges and pushes.')
+  .showHelpAfterError();
+
+withSettings(program.command('serve').description('API and worker in one process (embedded by default)'), ALL).action((flags) =>
+  run({ api: true, worker: true }, 'serve', flags),
+);
+withSettings(program.command('api').description('API only (distributed: needs DATABASE_URL and REDIS_URL)'), ALL).action((flags) =>
+  run({ api: true, worker: false }, 'api', flags),
+);
+withSettings(program.command('worker').description('worker only (distributed: needs DATABASE_URL and REDIS_URL)'), ALL).action((flags) =>
+  run({ api: false, worker: true }, 'worker', flags),
+);
+withSettings(
+  program
+    .command('migrate')
+    .description('apply the SQL migrations in sql/ (each in a transaction), or show their status')
+    .option('--to <n>', 'apply up to and including migration n')
+    .option('--status', 'list applied, pending and unknown migrations'),
+  DB_ONLY,
+).action((flags) => runMigrate(flags));
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`devteam: ${error.message}\n`);
+    process.exit(EXIT_CONFIG);
+  }
+  const e = error as { code?: string; message?: string };
+  process.stderr.write(redactText(`devteam: ${e.code ? `[${e.code}] ` : ''}${e.message ?? String(error)}\n`));
+  process.exit(1);
+});

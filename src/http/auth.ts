@@ -1,0 +1,13 @@
+// Bearer API keys per tenant. With no keys configured the service runs in local single-user mode
+// (said at start-up) and every caller is the tenant "local".
+import { ApiError } from './errors.js';
+
+export const LOCAL_TENANT = 'local';
+
+export function authenticate(authorization: string, apiKeys: ReadonlyMap<string, string>): string {
+  if (apiKeys.size === 0) return LOCAL_TENANT;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+  const tenant = match ? apiKeys.get(match[1]!) : undefined;
+  if (!tenant) throw new ApiError('unauthorized', match ? 'unknown API key' : 'missing "Authorization: Bearer <api key>" header');
+  return tenant;
+}

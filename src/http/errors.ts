@@ -1,0 +1,61 @@
+// HTTP error classes and the one place where failure codes map to statuses and JSON bodies.
+import { ZodError } from 'zod';
+
+export type ErrorCode =
+  | 'unsupported_media_type'
+  | 'invalid_json'
+  | 'invalid_id'
+  | 'validation_failed'
+  | 'payload_too_large'
+  | 'unauthorized'
+  | 'not_found'
+  | 'store_unavailable'
+  | 'internal_error';
+
+const STATUS: Record<ErrorCode, number> = {
+  unsupported_media_type: 415,
+  invalid_json: 400,
+  invalid_id: 400,
+  validation_failed: 422,
+  payload_too_large: 413,
+  unauthorized: 401,
+  not_found: 404,
+  store_unavailable: 503,
+  internal_error: 500,
+};
+
+export class ApiError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+  }
+
+  get status(): number {
+    return STATUS[this.code];
+  }
+}
+
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; details?: unknown };
+}
+
+/** Field-level messages from a zod error: "projectId: Invalid input: expected string, received undefined". */
+export function validationError(error: ZodError): ApiError {
+  const details = error.issues.map((issue) => ({
+    field: issue.path.length ? issue.path.join('.') : '(body)',
+    message: issue.message,
+  }));
+  const message = details.map((d) => `${d.field}: ${d.message}`).join('; ');
+  return new ApiError('validation_failed', message, details);
+}
+
+/** Anything thrown by a handler becomes an error body; unknown errors never leak their message or stack. */
+export function toErrorResponse(error: unknown): { status: number; body: ErrorBody } {
+  const api = error instanceof ApiError ? error : new ApiError('internal_error', 'internal error');
+  const body: ErrorBody = { error: { code: api.code, message: api.message } };
+  if (api.details !== undefined) body.error.details = api.details;
+  return { status: api.status, body };
+}

@@ -1,0 +1,106 @@
+// POST /events: validate, commit the event row, enqueue its job, reply 202. GET /events/:id reads
+// the row back. The row is the truth: when the enqueue fails the outbox dispatches it later.
+import type { TemplatedApp } from 'uWebSockets.js';
+import type { EventsStore } from '../infra/db/index.js';
+import type { Logger } from '../infra/log.js';
+import type { EventQueue } from '../actors/index.js';
+import { authenticate } from './auth.js';
+import { checkBodyHeaders, readJsonBody } from './body.js';
+import { ApiError, toErrorResponse, validationError } from './errors.js';
+import { Exchange, type InFlight } from './exchange.js';
+import { withTimeout } from '../infra/deadline.js';
+import { correlationIdSchema, eventBodySchema, uuidSchema } from './schemas.js';
+
+export interface EventRoutesDeps {
+  events: EventsStore;
+  queue: EventQueue;
+  log: Logger;
+  bodyLimit: number;
+  apiKeys: ReadonlyMap<string, string>;
+  /** How long the reply waits for the enqueue before leaving it to the outbox. */
+  enqueueTimeoutMs?: number;
+}
+
+export function registerEventRoutes(app: TemplatedApp, deps: EventRoutesDeps, inFlight: InFlight): void {
+  app.post('/events', (res, req) => {
+    const exchange = new Exchange(res, inFlight);
+    // Headers live only during this synchronous part of the handler.
+    const headers = {
+      authorization: req.getHeader('authorization'),
+      contentType: req.getHeader('content-type'),
+      contentLength: req.getHeader('content-length'),
+      correlationId: req.getHeader('x-correlation-id'),
+    };
+    void acceptEvent(exchange, headers, deps).catch((error) => replyError(exchange, error, deps.log));
+  });
+
+  app.get('/events/:id', (res, req) => {
+    const exchange = new Exchange(res, inFlight);
+    const authorization = req.getHeader('authorization');
+    const id = req.getParameter(0) ?? '';
+    void (async () => {
+      authenticate(authorization, deps.apiKeys);
+      if (!uuidSchema.safeParse(id).success) throw new ApiError('invalid_id', `event id must be a UUID, got "${id.slice(0, 64)}"`);
+      const row = await storeCall(() => deps.events.get(id));
+      if (!row) throw new ApiError('not_found', `no event ${id}`);
+      exchange.json(200, row);
+    })().catch((error) => replyError(exchange, error, deps.log));
+  });
+}
+
+async function acceptEvent(
+  exchange: Exchange,
+  headers: { authorization: string; contentType: string; contentLength: string; correlationId: string },
+  deps: EventRoutesDeps,
+): Promise<void> {
+  const tenant = authenticate(headers.authorization, deps.apiKeys);
+  checkBodyHeaders(headers, deps.bodyLimit);
+  const raw = await readJsonBody(exchange, deps.bodyLimit);
+  const parsed = eventBodySchema.safeParse(raw);
+  if (!parsed.success) throw validationError(parsed.error);
+  const body = parsed.data;
+
+  const headerCorrelation = correlationIdSchema.safeParse(headers.correlationId);
+  const correlationId = body.correlationId ?? (headerCorrelation.success ? headerCorrelation.data : crypto.randomUUID());
+  const eventId = crypto.randomUUID();
+  const log = deps.log.child({ eventId, correlationId, projectId: body.projectId, type: body.type, tenant });
+
+  await storeCall(() =>
+    deps.events.insert({ id: eventId, type: body.type, projectId: body.projectId, correlationId, payload: body.payload }),
+  );
+
+  let enqueued = true;
+  try {
+    await withTimeout(
+      deps.queue.enqueue({ eventId, type: body.type, projectId: body.projectId, correlationId }, { jobId: eventId }),
+      deps.enqueueTimeoutMs ?? 2_000,
+      'queue',
+    );
+  } catch (error) {
+    enqueued = false;
+    log.warn({ err: error }, 'enqueue failed after commit; the outbox will dispatch the event');
+  }
+  log.info({ enqueued }, 'event accepted');
+  exchange.json(202, { taskId: eventId, eventId, correlationId }, { 'x-correlation-id': correlationId, location: `/events/${eventId}` });
+}
+
+/** Store failures become 503 store_unavailable; the cause is logged, never sent. */
+async function storeCall<T>(call: () => Promise<T>, timeoutMs = 5_000): Promise<T> {
+  try {
+    return await withTimeout(call(), timeoutMs, 'event store');
+  } catch (error) {
+    throw new ApiError('store_unavailable', 'the event store is unavailable; retry later', { cause: describeCause(error) });
+  }
+}
+
+function describeCause(error: unknown): string {
+  const code = (error as { code?: unknown })?.code;
+  return typeof code === 'string' ? code : 'unknown';
+}
+
+export function replyError(exchange: Exchange, error: unknown, log: Logger): void {
+  const { status, body } = toErrorResponse(error);
+  if (status >= 500) log.error({ err: error, status }, 'request failed');
+  // A body still streaming in when we refuse it is not read further: close after replying.
+  exchange.json(status, body, undefined, status === 413);
+}

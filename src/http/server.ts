@@ -1,0 +1,46 @@
+// The uWebSockets.js app: routes only (validate, write, enqueue, read); no business logic here.
+import uWS from 'uWebSockets.js';
+import type { Logger } from '../infra/log.js';
+import { ApiError } from './errors.js';
+import { registerEventRoutes, replyError, type EventRoutesDeps } from './events-routes.js';
+import { Exchange, InFlight } from './exchange.js';
+import { registerHealthRoutes, type ReadinessCheck } from './health-routes.js';
+
+export interface HttpDeps extends EventRoutesDeps {
+  log: Logger;
+  readiness: ReadinessCheck[];
+}
+
+export interface HttpServer {
+  port: number;
+  /** Stops accepting connections; requests already being served go on. */
+  close(): void;
+  /** Resolves when the requests being served have been answered, or after timeoutMs. */
+  drain(timeoutMs: number): Promise<void>;
+}
+
+export async function startHttpServer(deps: HttpDeps, listen: { host: string; port: number }): Promise<HttpServer> {
+  const app = uWS.App();
+  const inFlight = new InFlight();
+  registerHealthRoutes(app, deps.readiness, inFlight);
+  registerEventRoutes(app, deps, inFlight);
+  app.any('/*', (res, req) => {
+    const exchange = new Exchange(res);
+    replyError(exchange, new ApiError('not_found', `no route ${req.getMethod().toUpperCase()} ${req.getUrl()}`), deps.log);
+  });
+
+  const socket = await new Promise<uWS.us_listen_socket>((resolve, reject) => {
+    app.listen(listen.host, listen.port, (s) => (s ? resolve(s) : reject(new Error(`cannot listen on ${listen.host}:${listen.port}`))));
+  });
+  const port = uWS.us_socket_local_port(socket);
+  let open = true;
+  return {
+    port,
+    close() {
+      if (!open) return;
+      open = false;
+      uWS.us_listen_socket_close(socket);
+    },
+    drain: (timeoutMs) => inFlight.idle(timeoutMs),
+  };
+}

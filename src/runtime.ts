@@ -1,0 +1,117 @@
+// Builds the process from the config: the database (Postgres or embedded PGlite), the queue and
+// lease (Redis or in-process), then the API and/or the worker. Shutdown closes all of it in order.
+import { isDistributed, parseApiKeys, type Config } from './config.js';
+import { defaultRegistry, EVENTS_QUEUE, OutboxDispatcher, startEventWorker, type EventJob } from './actors/index.js';
+import { startHttpServer, type HttpServer } from './http/index.js';
+import { EventsStore, migrate, openDatabase, type Database } from './infra/db/index.js';
+import type { Logger } from './infra/log.js';
+import { BullmqQueue, MemoryQueue, type Consumer, type Queue } from './infra/queue/index.js';
+import { MemoryLease, RedisLease, type Lease } from './infra/lease/index.js';
+
+export interface Roles {
+  api: boolean;
+  worker: boolean;
+}
+
+export interface Runtime {
+  /** The HTTP port, when this process serves the API. */
+  port: number | null;
+  mode: 'embedded' | 'distributed';
+  stop(): Promise<void>;
+}
+
+export async function startRuntime(config: Config, roles: Roles, log: Logger): Promise<Runtime> {
+  const distributed = isDistributed(config);
+  const closers: Array<{ name: string; close: () => Promise<void> | void }> = [];
+  const stopAll = async () => {
+    for (const { name, close } of closers.reverse()) {
+      try {
+        await close();
+      } catch (error) {
+        log.warn({ err: error, resource: name }, 'error while closing');
+      }
+    }
+    closers.length = 0;
+  };
+
+  try {
+    const db: Database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, log });
+    closers.push({ name: 'database', close: () => db.close() });
+    const applied = await migrate(db.sql, { log });
+    log.info({ db: db.mode, migrationsApplied: applied.applied }, 'database ready');
+
+    const queue: Queue<EventJob> = distributed
+      ? new BullmqQueue<EventJob>({ url: config.redisUrl!, prefix: config.redisPrefix, name: EVENTS_QUEUE, log })
+      : new MemoryQueue<EventJob>({ name: EVENTS_QUEUE, log });
+    closers.push({ name: 'queue', close: () => queue.close() });
+    const lease: Lease = distributed ? new RedisLease({ url: config.redisUrl!, prefix: config.redisPrefix }) : new MemoryLease();
+    closers.push({ name: 'lease', close: () => lease.close() });
+
+    const events = new EventsStore(db.sql);
+
+    let consumer: Consumer | null = null;
+    if (roles.worker) {
+      consumer = startEventWorker({
+        queue,
+        events,
+        registry: defaultRegistry(),
+        log,
+        concurrency: config.concurrency,
+        staleAfterMs: config.staleAfterMs,
+      });
+      const c = consumer;
+      closers.push({ name: 'worker', close: () => c.close(config.shutdownTimeoutMs) });
+    }
+
+    let http: HttpServer | null = null;
+    if (roles.api) {
+      const outbox = new OutboxDispatcher({
+        events,
+        queue,
+        lease,
+        log,
+        intervalMs: config.outboxIntervalMs,
+        graceMs: config.outboxGraceMs,
+        staleAfterMs: config.staleAfterMs,
+      });
+      outbox.start();
+      closers.push({ name: 'outbox', close: () => outbox.stop() });
+      http = await startHttpServer(
+        {
+          events,
+          queue,
+          log,
+          bodyLimit: config.bodyLimit,
+          apiKeys: parseApiKeys(config.apiKeys),
+          readiness: [
+            { name: 'database', check: () => db.ping() },
+            { name: 'queue', check: () => queue.ping() },
+          ],
+        },
+        { host: config.host, port: config.port },
+      );
+      const h = http;
+      closers.push({
+        name: 'http',
+        close: async () => {
+          h.close();
+          await h.drain(config.shutdownTimeoutMs);
+        },
+      });
+      if (!config.apiKeys) log.warn('no DEVTEAM_API_KEYS set: local single-user mode, every caller is tenant "local"');
+    }
+
+    log.info(
+      { mode: distributed ? 'distributed' : 'embedded', db: db.mode, api: roles.api, worker: roles.worker, port: http?.port ?? null },
+      'devteam runner started',
+    );
+    return {
+      port: http?.port ?? null,
+      mode: distributed ? 'distributed' : 'embedded',
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
