@@ -1,0 +1,192 @@
+// POST /events → processed, measured against the real service started as child processes:
+// embedded (`devteam serve`) and distributed (`devteam api` + `devteam worker` on Postgres + Redis).
+// Prints p50/p95/p99 of the POST round trip, of created → processed (database clock) and of the
+// queue latency recorded by the worker, plus the machine it ran on.
+//   node dist/bench/events-e2e.js [--events 500] [--concurrency 16] [--mode embedded|distributed|both]
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import postgres from 'postgres';
+import { Redis } from 'ioredis';
+
+const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
+const ADMIN_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+const { values } = parseArgs({
+  options: {
+    events: { type: 'string', default: '500' },
+    concurrency: { type: 'string', default: '16' },
+    mode: { type: 'string', default: 'both' },
+  },
+});
+const EVENTS = Number(values.events);
+const CONCURRENCY = Number(values.concurrency);
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+function summary(name: string, samples: number[]): string {
+  const s = [...samples].sort((a, b) => a - b);
+  const f = (n: number) => n.toFixed(2).padStart(8);
+  return `${name.padEnd(28)} p50 ${f(percentile(s, 50))} ms  p95 ${f(percentile(s, 95))} ms  p99 ${f(percentile(s, 99))} ms  (n=${s.length})`;
+}
+
+interface Service {
+  child: ChildProcess;
+  port: number | null;
+  stop(): Promise<void>;
+}
+
+function start(args: string[], env: Record<string, string>): Promise<Service> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: { PATH: process.env.PATH!, PORT: '0', LOG_LEVEL: 'warn', ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let buffer = '';
+    const onData = (chunk: Buffer) => {
+      buffer += chunk.toString();
+      for (const line of buffer.split('\n')) {
+        if (!line.includes('devteam runner started')) continue;
+        child.stdout!.off('data', onData);
+        child.stdout!.resume();
+        const port = (JSON.parse(line) as { port: number | null }).port;
+        resolve({
+          child,
+          port,
+          stop: () =>
+            new Promise((done) => {
+              child.once('exit', () => done());
+              child.kill('SIGTERM');
+            }),
+        });
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`devteam ${args[0]} exited with ${code}`)));
+  });
+}
+
+async function run(mode: 'embedded' | 'distributed'): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'devteam-bench-'));
+  const services: Service[] = [];
+  let dropDb: (() => Promise<void>) | null = null;
+  const prefix = `devteam-bench-${crypto.randomUUID().slice(0, 8)}`;
+  try {
+    let port: number;
+    if (mode === 'embedded') {
+      // The service's default log level: its logging is part of its cost.
+      const s = await start(['serve'], { DEVTEAM_DATA_DIR: dir, LOG_LEVEL: 'info' });
+      services.push(s);
+      port = s.port!;
+    } else {
+      const name = `devteam_bench_${crypto.randomUUID().replace(/-/g, '').slice(0, 10)}`;
+      const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
+      await admin.unsafe(`CREATE DATABASE ${name}`);
+      await admin.end();
+      const url = new URL(ADMIN_URL);
+      url.pathname = `/${name}`;
+      dropDb = async () => {
+        const a = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
+        await a.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        await a.end();
+      };
+      const env = { DATABASE_URL: url.toString(), REDIS_URL, DEVTEAM_REDIS_PREFIX: prefix, DEVTEAM_DATA_DIR: dir, LOG_LEVEL: 'info' };
+      const api = await start(['api'], env);
+      services.push(api, await start(['worker'], env));
+      port = api.port!;
+    }
+
+    const base = `http://127.0.0.1:${port}`;
+    // Warm-up: first requests pay for JIT and connection set-up.
+    for (let i = 0; i < 20; i++) await post(base, i);
+
+    const postMs: number[] = [];
+    const ids: string[] = [];
+    let next = 0;
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (next < EVENTS) {
+          const i = next++;
+          const started = performance.now();
+          const id = await post(base, i);
+          postMs.push(performance.now() - started);
+          ids.push(id);
+        }
+      }),
+    );
+    const postSeconds = (performance.now() - t0) / 1000;
+
+    const rows = await waitAll(base, ids);
+    const e2e = rows.map((r) => new Date(r.processedAt).getTime() - new Date(r.createdAt).getTime());
+    const queue = rows.map((r) => r.queueLatencyMs);
+    console.log(`\n== ${mode}: ${EVENTS} events, ${CONCURRENCY} concurrent clients`);
+    console.log(`POST /events throughput      ${(EVENTS / postSeconds).toFixed(0)} req/s`);
+    console.log(summary('POST /events (202, durable)', postMs));
+    console.log(summary('created → processed', e2e));
+    console.log(summary('queue latency (enqueue→start)', queue));
+    const failed = rows.filter((r) => r.status !== 'processed').length;
+    if (failed) console.log(`!! ${failed} events did not end processed`);
+  } finally {
+    for (const s of services.reverse()) await s.stop();
+    await dropDb?.();
+    if (mode === 'distributed') await dropPrefix(prefix);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function post(base: string, i: number): Promise<string> {
+  const res = await fetch(`${base}/events`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ type: 'DEVTEAM_AUTOMATION', projectId: `bench-${i % 10}`, payload: { taskId: '1.1' } }),
+  });
+  if (res.status !== 202) throw new Error(`POST /events answered ${res.status}: ${await res.text()}`);
+  return ((await res.json()) as { eventId: string }).eventId;
+}
+
+interface Row {
+  status: string;
+  createdAt: string;
+  processedAt: string;
+  queueLatencyMs: number;
+}
+
+async function waitAll(base: string, ids: string[]): Promise<Row[]> {
+  const deadline = Date.now() + 120_000;
+  const rows: Row[] = [];
+  for (const id of ids) {
+    for (;;) {
+      const row = (await (await fetch(`${base}/events/${id}`)).json()) as Row;
+      if (row.status === 'processed' || row.status === 'failed') {
+        rows.push(row);
+        break;
+      }
+      if (Date.now() > deadline) throw new Error(`event ${id} still ${row.status} after 120 s`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+  return rows;
+}
+
+async function dropPrefix(prefix: string): Promise<void> {
+  const redis = new Redis(REDIS_URL);
+  let cursor = '0';
+  do {
+    const [nextCursor, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+    cursor = nextCursor;
+    if (keys.length) await redis.del(...keys);
+  } while (cursor !== '0');
+  redis.disconnect();
+}
+
+console.log(`node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${process.platform}/${process.arch}`);
+const modes = values.mode === 'both' ? (['embedded', 'distributed'] as const) : [values.mode as 'embedded' | 'distributed'];
+for (const mode of modes) await run(mode);
