@@ -49,6 +49,9 @@ const COLUMNS = `id, type, project_id AS "projectId", correlation_id AS "correla
 
 type Json = Parameters<Sql['json']>[0];
 
+// Text queries are parsed on every call unless prepared; these run once per event.
+const PREPARED = { prepare: true } as const;
+
 export class EventsStore {
   constructor(
     private readonly sql: Sql,
@@ -63,7 +66,7 @@ export class EventsStore {
   }
 
   async get(id: string): Promise<EventRow | null> {
-    const rows = await this.sql.unsafe<EventRow[]>(`SELECT ${COLUMNS} FROM events WHERE id = $1`, [id]);
+    const rows = await this.sql.unsafe<EventRow[]>(`SELECT ${COLUMNS} FROM events WHERE id = $1`, [id], PREPARED);
     return rows[0] ?? null;
   }
 
@@ -87,6 +90,7 @@ export class EventsStore {
                OR (status = 'processing' AND started_at < clock_timestamp() - make_interval(secs => $3::double precision / 1000)))
       RETURNING ${COLUMNS}, attempts AS claim`,
       [id, opts.enqueuedAt, opts.staleAfterMs, this.maxAttempts],
+      PREPARED,
     );
     return rows[0] ?? null;
   }
@@ -139,6 +143,7 @@ export class EventsStore {
         ORDER BY created_at
         LIMIT $3`,
       [opts.graceMs, opts.staleAfterMs, opts.limit, this.maxAttempts],
+      PREPARED,
     );
   }
 
@@ -154,6 +159,7 @@ export class EventsStore {
                OR (status = 'processing' AND started_at < clock_timestamp() - make_interval(secs => $1::double precision / 1000)))
       RETURNING id`,
       [opts.staleAfterMs, this.maxAttempts],
+      PREPARED,
     );
     return rows.length;
   }
