@@ -49,6 +49,38 @@ export const SETTINGS = {
       .optional(),
   },
   sandbox: { env: 'DEVTEAM_SANDBOX', flag: '--sandbox <driver>', doc: 'docker, local (bubblewrap) or none', schema: z.enum(['docker', 'local', 'none']).default('local') },
+  sandboxImage: {
+    env: 'DEVTEAM_SANDBOX_IMAGE',
+    flag: '--sandbox-image <image>',
+    doc: 'image of the per-project containers (docker driver)',
+    schema: z.string().min(1).default('devteam-project:latest'),
+  },
+  limitCpus: { env: 'DEVTEAM_LIMIT_CPUS', flag: '--limit-cpus <n>', doc: 'CPUs per project sandbox', schema: z.coerce.number().positive().max(64).default(1) },
+  limitMemoryMb: {
+    env: 'DEVTEAM_LIMIT_MEMORY_MB',
+    flag: '--limit-memory-mb <mb>',
+    doc: 'memory per project sandbox, MiB',
+    schema: z.coerce.number().int().min(64).default(1024),
+  },
+  sandboxIdleMs: {
+    env: 'DEVTEAM_SANDBOX_IDLE_MS',
+    flag: '--sandbox-idle-ms <ms>',
+    doc: 'idle time after which a project container is stopped and removed',
+    schema: positiveInt.default(30 * 60_000),
+  },
+  repoCacheDir: {
+    env: 'DEVTEAM_REPO_CACHE_DIR',
+    flag: '--repo-cache-dir <dir>',
+    doc: 'root of the repository caches (<root>/<tenant>/<project>/repo); default <data dir>/repos',
+    schema: z.string().min(1).optional(),
+  },
+  repoCacheUnusedMs: {
+    env: 'DEVTEAM_REPO_CACHE_UNUSED_MS',
+    flag: '--repo-cache-unused-ms <ms>',
+    doc: 'repository caches unused this long are removed',
+    schema: positiveInt.default(14 * 24 * 60 * 60_000),
+  },
+  gitTimeoutMs: { env: 'DEVTEAM_GIT_TIMEOUT_MS', flag: '--git-timeout-ms <ms>', doc: 'timeout of one clone or fetch', schema: positiveInt.default(120_000) },
   logLevel: {
     env: 'LOG_LEVEL',
     flag: '--log-level <level>',

@@ -1,0 +1,330 @@
+// The project machine's behaviour with steps provided by the test (the design's seam: production
+// provides infra steps), and a model-based traversal proving every transition is reachable.
+import { createActor, fromPromise, type AnyStateNode } from 'xstate';
+import { getAdjacencyMap } from '@xstate/graph';
+import { describe, expect, it } from 'vitest';
+import {
+  canTransition,
+  lifecycleOf,
+  MAX_ATTEMPTS,
+  projectMachine,
+  type ImplementOutput,
+  type MergeOutput,
+  type PrepOutput,
+  type ProjectCommand,
+  type PushOutput,
+  type SelectOutput,
+  type StepInput,
+  type VerifyOutput,
+} from '../../src/machines/index.js';
+
+type StepFn<T> = (input: StepInput, signal: AbortSignal) => Promise<T>;
+
+interface Steps {
+  select: StepFn<SelectOutput>;
+  prep: StepFn<PrepOutput>;
+  implement: StepFn<ImplementOutput>;
+  verify: StepFn<VerifyOutput>;
+  merge: StepFn<MergeOutput>;
+  push: StepFn<PushOutput>;
+  cleanup: StepFn<void>;
+}
+
+/** Steps for a list of task ids: each is selected in turn, then all_done. */
+function stepsFor(taskIds: string[], overrides: Partial<Steps> = {}): Steps & { calls: string[] } {
+  const calls: string[] = [];
+  const log = <T>(name: string, fn: StepFn<T>): StepFn<T> => async (input, signal) => {
+    calls.push(`${name}:${input.task?.id ?? '-'}:${input.attempt}`);
+    return fn(input, signal);
+  };
+  const base: Steps = {
+    select: async (input) => {
+      const next = taskIds.find((id) => !input.done.includes(id));
+      const progress = { done: input.done.length, total: taskIds.length };
+      return next ? { task: { id: next, title: `task ${next}` }, progress } : { task: null, reason: 'all_done', detail: 'every task is done', progress };
+    },
+    prep: async (input) => ({ branch: `devteam/${input.task!.id}` }),
+    implement: async () => ({ changed: true, files: ['src/a.ts'] }),
+    verify: async () => ({ ok: true, output: '' }),
+    merge: async (input) => ({ commit: `merge-${input.task!.id}` }),
+    push: async (input) => ({ commit: `merge-${input.task!.id}` }),
+    cleanup: async () => {},
+  };
+  const all = { ...base, ...overrides };
+  return {
+    calls,
+    select: log('select', all.select),
+    prep: log('prep', all.prep),
+    implement: log('implement', all.implement),
+    verify: log('verify', all.verify),
+    merge: log('merge', all.merge),
+    push: log('push', all.push),
+    cleanup: log('cleanup', all.cleanup),
+  };
+}
+
+function provide(steps: Steps) {
+  const wrap = <T>(fn: StepFn<T>) => fromPromise<T, StepInput>(({ input, signal }) => fn(input, signal));
+  return projectMachine.provide({
+    actors: {
+      select: wrap(steps.select),
+      prep: wrap(steps.prep),
+      implement: wrap(steps.implement),
+      verify: wrap(steps.verify),
+      merge: wrap(steps.merge),
+      push: wrap(steps.push),
+      cleanup: wrap(steps.cleanup),
+    },
+  });
+}
+
+function start(steps: Steps) {
+  const actor = createActor(provide(steps), { input: { projectId: 'acme-web', executionId: 'exec-1' } });
+  actor.start();
+  return actor;
+}
+
+async function until(actor: ReturnType<typeof start>, predicate: (s: ReturnType<ReturnType<typeof start>['getSnapshot']>) => boolean) {
+  return new Promise<ReturnType<ReturnType<typeof start>['getSnapshot']>>((resolve, reject) => {
+    const check = () => {
+      const s = actor.getSnapshot();
+      if (predicate(s)) {
+        sub.unsubscribe();
+        resolve(s);
+      }
+    };
+    const sub = actor.subscribe({ next: check, error: reject });
+    check();
+  });
+}
+
+const isFinal = (s: { status: string }) => s.status === 'done';
+
+describe('project machine', () => {
+  it('works through every task, then completes with each commit recorded', async () => {
+    const steps = stepsFor(['1.1', '1.2']);
+    const final = await until(start(steps), isFinal);
+    expect(lifecycleOf(final)).toBe('completed');
+    expect(final.context.progress).toEqual({ done: 2, total: 2 });
+    expect(final.context.results['1.1']).toMatchObject({ status: 'done', attempts: 1, commit: 'merge-1.1' });
+    expect(final.context.results['1.2']).toMatchObject({ status: 'done', commit: 'merge-1.2' });
+    expect(steps.calls).toEqual([
+      'select:-:0', 'prep:1.1:1', 'implement:1.1:1', 'verify:1.1:1', 'merge:1.1:1', 'push:1.1:1',
+      'select:1.1:1', 'prep:1.2:1', 'implement:1.2:1', 'verify:1.2:1', 'merge:1.2:1', 'push:1.2:1',
+      'select:1.2:1',
+    ]);
+  });
+
+  it('retries implement with the build errors when verify fails, and merges when the retry passes', async () => {
+    const feedbackSeen: Array<string | null> = [];
+    let verifies = 0;
+    const steps = stepsFor(['1.1'], {
+      implement: async (input) => {
+        feedbackSeen.push(input.feedback);
+        return { changed: true, files: ['a'] };
+      },
+      verify: async () => (++verifies === 1 ? { ok: false, output: 'error TS2322: nope' } : { ok: true, output: '' }),
+    });
+    const final = await until(start(steps), isFinal);
+    expect(lifecycleOf(final)).toBe('completed');
+    expect(feedbackSeen).toEqual([null, 'error TS2322: nope']);
+    expect(final.context.results['1.1']).toMatchObject({ status: 'done', attempts: 2 });
+  });
+
+  it(`fails the task and the run after ${MAX_ATTEMPTS} failed verifications, merging nothing`, async () => {
+    const steps = stepsFor(['1.1', '1.2'], { verify: async () => ({ ok: false, output: 'build broke' }) });
+    const final = await until(start(steps), isFinal);
+    expect(lifecycleOf(final)).toBe('failed');
+    expect(final.context.lastError).toBe(`task 1.1: verification failed after ${MAX_ATTEMPTS} attempts`);
+    expect(final.context.results['1.1']).toMatchObject({ status: 'failed', attempts: MAX_ATTEMPTS, commit: null });
+    expect(steps.calls.filter((c) => c.startsWith('implement'))).toEqual(['implement:1.1:1', 'implement:1.1:2', 'implement:1.1:3']);
+    expect(steps.calls.some((c) => c.startsWith('merge') || c.startsWith('push'))).toBe(false);
+  });
+
+  it('counts an agent that changed nothing as a failed attempt', async () => {
+    const steps = stepsFor(['1.1'], { implement: async () => ({ changed: false, files: [] }) });
+    const final = await until(start(steps), isFinal);
+    expect(lifecycleOf(final)).toBe('failed');
+    expect(final.context.lastError).toMatch(/changed nothing in 3 attempts/);
+    expect(steps.calls.some((c) => c.startsWith('verify'))).toBe(false);
+  });
+
+  it('fails with the reason when no task is ready but some are not done', async () => {
+    const steps = stepsFor([], {
+      select: async () => ({ task: null, reason: 'blocked', detail: 'task 2.1 waits for 1.3, which failed', progress: { done: 0, total: 3 } }),
+    });
+    const final = await until(start(steps), isFinal);
+    expect(lifecycleOf(final)).toBe('failed');
+    expect(final.context.lastError).toBe('task 2.1 waits for 1.3, which failed');
+  });
+
+  it('fails the run with the message of a step that throws', async () => {
+    const steps = stepsFor(['1.1'], {
+      prep: async () => {
+        throw new Error('clone of https://git.example.com/x.git failed: not found');
+      },
+    });
+    const final = await until(start(steps), isFinal);
+    expect(lifecycleOf(final)).toBe('failed');
+    expect(final.context.lastError).toMatch(/not found/);
+    expect(final.context.results['1.1']).toMatchObject({ status: 'failed' });
+  });
+
+  it('pause during verify aborts the running step and resume runs it again from its start', async () => {
+    let verifyCalls = 0;
+    let firstSignal: AbortSignal | null = null;
+    const steps = stepsFor(['1.1'], {
+      verify: (_input, signal) => {
+        verifyCalls++;
+        if (verifyCalls === 1) {
+          firstSignal = signal;
+          return new Promise<VerifyOutput>(() => {}); // a build that would run forever
+        }
+        return Promise.resolve({ ok: true, output: '' });
+      },
+    });
+    const actor = start(steps);
+    await until(actor, (s) => s.matches({ running: 'verify' }) && verifyCalls === 1);
+    expect(canTransition(actor.getSnapshot(), 'pause')).toBe(true);
+    actor.send({ type: 'PAUSE' });
+    const paused = actor.getSnapshot();
+    expect(lifecycleOf(paused)).toBe('paused');
+    expect(paused.context.phase).toBe('verify');
+    expect(firstSignal!.aborted).toBe(true);
+
+    actor.send({ type: 'RESUME' });
+    const final = await until(actor, isFinal);
+    expect(lifecycleOf(final)).toBe('completed');
+    expect(verifyCalls).toBe(2);
+  });
+
+  it('stop goes through stopping (cleanup) to stopped, from running and from paused', async () => {
+    for (const pauseFirst of [false, true]) {
+      const steps = stepsFor(['1.1'], { implement: () => new Promise<ImplementOutput>(() => {}) });
+      const actor = start(steps);
+      await until(actor, (s) => s.matches({ running: 'implement' }));
+      if (pauseFirst) actor.send({ type: 'PAUSE' });
+      actor.send({ type: 'STOP' });
+      const final = await until(actor, isFinal);
+      expect(lifecycleOf(final)).toBe('stopped');
+      expect(steps.calls.at(-1)).toBe('cleanup:1.1:1');
+    }
+  });
+
+  it('resumes a persisted paused snapshot at the interrupted step', async () => {
+    const steps = stepsFor(['1.1'], { merge: () => new Promise<MergeOutput>(() => {}) });
+    const actor = start(steps);
+    await until(actor, (s) => s.matches({ running: 'merge' }));
+    actor.send({ type: 'PAUSE' });
+    const persisted = JSON.parse(JSON.stringify(actor.getPersistedSnapshot()));
+    actor.stop();
+
+    const resumedSteps = stepsFor(['1.1']);
+    const restored = createActor(provide(resumedSteps), { snapshot: persisted, input: { projectId: 'acme-web', executionId: 'exec-1' } });
+    restored.start();
+    expect(lifecycleOf(restored.getSnapshot())).toBe('paused');
+    restored.send({ type: 'RESUME' });
+    const final = await until(restored, isFinal);
+    expect(lifecycleOf(final)).toBe('completed');
+    expect(resumedSteps.calls.slice(0, 2)).toEqual(['merge:1.1:1', 'push:1.1:1']);
+  });
+
+  it('answers canTransition for every lifecycle state from the machine itself', async () => {
+    const expected: Record<string, Record<ProjectCommand, boolean>> = {
+      running: { pause: true, resume: false, stop: true },
+      paused: { pause: false, resume: true, stop: true },
+      stopping: { pause: false, resume: false, stop: false },
+      stopped: { pause: false, resume: false, stop: false },
+      completed: { pause: false, resume: false, stop: false },
+      failed: { pause: false, resume: false, stop: false },
+    };
+    const seen: Record<string, Record<ProjectCommand, boolean>> = {};
+    const record = (s: ReturnType<ReturnType<typeof start>['getSnapshot']>) => {
+      seen[lifecycleOf(s)] = { pause: canTransition(s, 'pause'), resume: canTransition(s, 'resume'), stop: canTransition(s, 'stop') };
+    };
+    const hang = stepsFor(['1.1'], { implement: () => new Promise<ImplementOutput>(() => {}), cleanup: () => new Promise<void>(() => {}) });
+    const a = start(hang);
+    await until(a, (s) => s.matches({ running: 'implement' }));
+    record(a.getSnapshot());
+    a.send({ type: 'PAUSE' });
+    record(a.getSnapshot());
+    a.send({ type: 'STOP' });
+    record(a.getSnapshot());
+    record(await until(start(stepsFor([])), isFinal)); // completed
+    record(await until(start(stepsFor(['1.1'], { verify: async () => ({ ok: false, output: 'x' }) })), isFinal)); // failed
+    const b = start(stepsFor(['1.1']));
+    b.send({ type: 'STOP' });
+    record(await until(b, isFinal)); // stopped
+    expect(seen).toEqual(expected);
+  });
+});
+
+describe('project machine model', () => {
+  // Every event the world can send in each state: commands, and each step's possible outcomes.
+  const task = { id: '1.1', title: 't' };
+  const progress = { done: 0, total: 1 };
+  const outcomes: Record<string, unknown[]> = {
+    select: [{ task, progress }, { task: null, reason: 'all_done', detail: 'done', progress }, { task: null, reason: 'blocked', detail: 'blocked', progress }],
+    prep: [{ branch: 'devteam/1.1' }],
+    implement: [{ changed: true, files: ['a'] }, { changed: false, files: [] }],
+    verify: [{ ok: true, output: '' }, { ok: false, output: 'err' }],
+    merge: [{ commit: 'c1' }],
+    push: [{ commit: 'c1' }],
+    cleanup: [undefined],
+  };
+  const events = () => [
+    { type: 'PAUSE' },
+    { type: 'RESUME' },
+    { type: 'STOP' },
+    ...Object.entries(outcomes).flatMap(([id, outs]) => [
+      ...outs.map((output) => ({ type: `xstate.done.actor.${id}`, output })),
+      { type: `xstate.error.actor.${id}`, error: new Error(`${id} broke`) },
+    ]),
+  ];
+
+  it('reaches every state and exercises every transition of the definition', () => {
+    const map = getAdjacencyMap(projectMachine, {
+      input: { projectId: 'p', executionId: 'e' },
+      events: events as never,
+      // Progress and results grow on every loop; the behaviour depends on the state and the attempt.
+      serializeState: (s) => JSON.stringify({ value: s.value, attempt: s.context.attempt, status: s.status }),
+    });
+    const edges: Array<{ from: string; event: string; to: string }> = [];
+    for (const vertex of Object.values(map)) {
+      for (const t of Object.values(vertex.transitions)) {
+        const from = JSON.stringify(vertex.state.value);
+        const to = JSON.stringify(t.state.value);
+        if (from !== to || t.event.type.includes('implement')) edges.push({ from, event: t.event.type, to });
+      }
+    }
+    const reachedStates = new Set(Object.values(map).map((v) => lifecycleOf(v.state)));
+    expect([...reachedStates].sort()).toEqual(['completed', 'failed', 'paused', 'running', 'stopped', 'stopping']);
+
+    // Every transition written in the machine must appear among the traversed edges.
+    const defined: Array<{ source: string; event: string; targets: string[] }> = [];
+    const visit = (node: AnyStateNode) => {
+      for (const [event, transitions] of node.transitions) {
+        for (const t of transitions) defined.push({ source: node.id, event, targets: (t.target ?? []).map((n: AnyStateNode) => n.id) });
+      }
+      for (const child of Object.values(node.states) as AnyStateNode[]) visit(child);
+    };
+    visit(projectMachine.root);
+    expect(defined.length).toBeGreaterThan(20);
+
+    const valueToId = (value: string) => {
+      const v = JSON.parse(value) as string | Record<string, string>;
+      return typeof v === 'string' ? `devteam-project.${v}` : Object.entries(v).map(([k, s]) => `devteam-project.${k}.${s}`)[0]!;
+    };
+    const uncovered = defined.filter(
+      (d) =>
+        !edges.some((e) => {
+          const fromId = valueToId(e.from);
+          const toId = valueToId(e.to);
+          const fromOk = fromId === d.source || fromId.startsWith(`${d.source}.`);
+          const toOk = d.targets.every((t) => (t.endsWith('.resume') ? toId.startsWith(t.slice(0, -'.resume'.length)) : toId === t || toId.startsWith(`${t}.`)));
+          return fromOk && e.event === d.event && toOk;
+        }),
+    );
+    expect(uncovered).toEqual([]);
+  });
+});
