@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -135,16 +135,22 @@ describe.each([realPostgres(), embedded()])('migrations on $name', (backend) => 
     await sql.unsafe('drop schema public cascade; create schema public;');
   });
 
-  it('migrate applies 001_events and records it with the file checksum', async () => {
+  it('migrate applies every file in sql/ in order and records each with its checksum', async () => {
+    const files = (await readdir(SQL_DIR)).filter((f) => /^\d{3}_.+\.sql$/.test(f)).sort();
+    expect(files[0]).toBe('001_events.sql');
+
     const result = await migrate(sql);
 
-    expect(result.applied).toEqual(['001_events']);
-    const text = (await readFile(join(SQL_DIR, '001_events.sql'), 'utf8')).replace(/\r\n/g, '\n');
+    expect(result.applied).toEqual(files.map((f) => f.replace(/\.sql$/, '')));
     const rows = await recorded(sql);
-    expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ id: 1, name: '001_events', checksum: createHash('sha256').update(text).digest('hex') });
-    expect(rows[0]?.applied_at).toBeInstanceOf(Date);
+    expect(rows).toHaveLength(files.length);
+    for (const [i, file] of files.entries()) {
+      const text = (await readFile(join(SQL_DIR, file), 'utf8')).replace(/\r\n/g, '\n');
+      expect(rows[i]).toMatchObject({ id: i + 1, name: file.replace(/\.sql$/, ''), checksum: createHash('sha256').update(text).digest('hex') });
+      expect(rows[i]?.applied_at).toBeInstanceOf(Date);
+    }
     expect(await tableExists(sql, 'events')).toBe(true);
+    expect(await tableExists(sql, 'executions')).toBe(true);
   });
 
   it('running migrate again applies nothing and leaves the records unchanged', async () => {

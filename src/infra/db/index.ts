@@ -9,3 +9,5 @@ export type { MigrationErrorCode } from './migration-error.js';
 export { defaultMigrationsDir } from './migration-files.js';
 export { EventsStore } from './events-store.js';
 export type { EventRow, EventStatus, NewEvent, ClaimedEvent, Redeliverable } from './events-store.js';
+export { ExecutionsStore, ExecutionStoreError } from './executions-store.js';
+export type { ExecutionRecord, ExecutionStatus, NewExecution, Projection } from './executions-store.js';

@@ -1,0 +1,291 @@
+// Projects and executions: the persisted project-actor snapshot written with compare-and-set on
+// `version` and fenced on the owner's epoch, its status projection, and the steps journal.
+import type { Sql } from './database.js';
+
+type Json = Parameters<Sql['json']>[0];
+const PREPARED = { prepare: true } as const;
+
+export type ExecutionStatus = 'running' | 'paused' | 'stopping' | 'stopped' | 'completed' | 'failed';
+
+/** What GET /status shows, derived from the snapshot at each write. */
+export interface Projection {
+  status: ExecutionStatus;
+  phase: string | null;
+  currentTask: { id: string; title: string } | null;
+  progress: { done: number; total: number };
+  attempt: number;
+  lastError: string | null;
+  results: Record<string, unknown>;
+}
+
+export interface ExecutionRecord {
+  id: string;
+  tenant: string;
+  projectId: string;
+  eventId: string | null;
+  machineId: string;
+  machineVersion: number;
+  snapshot: unknown;
+  version: number;
+  ownerEpoch: number;
+  projection: Projection;
+  createdAt: Date;
+  updatedAt: Date;
+  finishedAt: Date | null;
+}
+
+export class ExecutionStoreError extends Error {
+  constructor(
+    readonly code: 'project_running' | 'version_conflict' | 'lease_lost' | 'execution_not_found' | 'unknown_machine_version',
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = 'ExecutionStoreError';
+  }
+}
+
+const FINAL: ExecutionStatus[] = ['stopped', 'completed', 'failed'];
+
+const EXECUTION_COLUMNS = `id, tenant, project_id AS "projectId", event_id AS "eventId", machine_id AS "machineId",
+  machine_version AS "machineVersion", snapshot, version::int AS version, owner_epoch::int AS "ownerEpoch",
+  status, phase, current_task_id AS "currentTaskId", current_task_title AS "currentTaskTitle",
+  progress_done AS "progressDone", progress_total AS "progressTotal", attempt, last_error AS "lastError",
+  results, created_at AS "createdAt", updated_at AS "updatedAt", finished_at AS "finishedAt"`;
+
+interface ExecutionRow {
+  id: string;
+  tenant: string;
+  projectId: string;
+  eventId: string | null;
+  machineId: string;
+  machineVersion: number;
+  snapshot: unknown;
+  version: number;
+  ownerEpoch: number;
+  status: ExecutionStatus;
+  phase: string | null;
+  currentTaskId: string | null;
+  currentTaskTitle: string | null;
+  progressDone: number;
+  progressTotal: number;
+  attempt: number;
+  lastError: string | null;
+  results: Record<string, unknown>;
+  createdAt: Date;
+  updatedAt: Date;
+  finishedAt: Date | null;
+}
+
+function toRecord(row: ExecutionRow): ExecutionRecord {
+  return {
+    id: row.id,
+    tenant: row.tenant,
+    projectId: row.projectId,
+    eventId: row.eventId,
+    machineId: row.machineId,
+    machineVersion: row.machineVersion,
+    snapshot: row.snapshot,
+    version: row.version,
+    ownerEpoch: row.ownerEpoch,
+    projection: {
+      status: row.status,
+      phase: row.phase,
+      currentTask: row.currentTaskId ? { id: row.currentTaskId, title: row.currentTaskTitle ?? '' } : null,
+      progress: { done: row.progressDone, total: row.progressTotal },
+      attempt: row.attempt,
+      lastError: row.lastError,
+      results: row.results,
+    },
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+    finishedAt: row.finishedAt,
+  };
+}
+
+export interface NewExecution {
+  id: string;
+  tenant: string;
+  projectId: string;
+  eventId: string | null;
+  config: Record<string, unknown>;
+  machine: { id: string; version: number };
+  snapshot: unknown;
+  projection: Projection;
+}
+
+export class ExecutionsStore {
+  constructor(
+    private readonly sql: Sql,
+    /** Machine versions this build can load, by machine id. */
+    private readonly knownMachines: Record<string, number[]>,
+  ) {}
+
+  /**
+   * Creates (or updates the config of) the project and inserts its new execution at version 0.
+   * A project that already has a live execution is refused with `project_running`.
+   */
+  async create(execution: NewExecution): Promise<ExecutionRecord> {
+    try {
+      return await this.sql.begin(async (tx) => {
+        await tx`
+          INSERT INTO projects (tenant, project_id, config) VALUES (${execution.tenant}, ${execution.projectId}, ${tx.json(execution.config as Json)})
+          ON CONFLICT (tenant, project_id) DO UPDATE SET config = EXCLUDED.config, updated_at = now()`;
+        const p = execution.projection;
+        const rows = await tx.unsafe<ExecutionRow[]>(
+          `INSERT INTO executions (id, tenant, project_id, event_id, machine_id, machine_version, snapshot, status, phase,
+             current_task_id, current_task_title, progress_done, progress_total, attempt, last_error, results)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+           RETURNING ${EXECUTION_COLUMNS}`,
+          [
+            execution.id,
+            execution.tenant,
+            execution.projectId,
+            execution.eventId,
+            execution.machine.id,
+            execution.machine.version,
+            execution.snapshot as never,
+            p.status,
+            p.phase,
+            p.currentTask?.id ?? null,
+            p.currentTask?.title ?? null,
+            p.progress.done,
+            p.progress.total,
+            p.attempt,
+            p.lastError,
+            p.results as never,
+          ],
+        );
+        return toRecord(rows[0]!);
+      });
+    } catch (error) {
+      if ((error as { code?: string }).code === '23505') {
+        throw new ExecutionStoreError('project_running', `project ${execution.projectId} already has a live execution`, {
+          tenant: execution.tenant,
+          projectId: execution.projectId,
+        });
+      }
+      throw error;
+    }
+  }
+
+  /** A new owner takes the project: bumps and returns its epoch; every earlier owner is fenced out. */
+  async claim(tenant: string, projectId: string): Promise<number> {
+    const rows = await this.sql`
+      UPDATE projects SET epoch = epoch + 1, updated_at = now() WHERE tenant = ${tenant} AND project_id = ${projectId}
+      RETURNING epoch::int AS epoch`;
+    if (rows.length === 0) throw new ExecutionStoreError('execution_not_found', `unknown project ${projectId}`, { tenant, projectId });
+    return rows[0]!.epoch as number;
+  }
+
+  /**
+   * Writes the snapshot and its projection if nobody wrote since `expectedVersion` and the caller's
+   * epoch is still the project's. Returns the new version; throws `version_conflict` or `lease_lost`.
+   */
+  async save(write: { executionId: string; expectedVersion: number; epoch: number; snapshot: unknown; projection: Projection }): Promise<number> {
+    const p = write.projection;
+    const rows = await this.sql.unsafe<Array<{ version: number }>>(
+      `UPDATE executions e
+          SET snapshot = $4, version = e.version + 1, owner_epoch = $3, status = $5, phase = $6,
+              current_task_id = $7, current_task_title = $8, progress_done = $9, progress_total = $10,
+              attempt = $11, last_error = $12, results = $13, updated_at = clock_timestamp(),
+              finished_at = CASE WHEN $5 = ANY($14::text[]) THEN COALESCE(e.finished_at, clock_timestamp()) ELSE NULL END
+         FROM projects p
+        WHERE e.id = $1 AND e.version = $2
+          AND p.tenant = e.tenant AND p.project_id = e.project_id AND p.epoch = $3
+      RETURNING e.version::int AS version`,
+      [
+        write.executionId,
+        write.expectedVersion,
+        write.epoch,
+        write.snapshot as never,
+        p.status,
+        p.phase,
+        p.currentTask?.id ?? null,
+        p.currentTask?.title ?? null,
+        p.progress.done,
+        p.progress.total,
+        p.attempt,
+        p.lastError,
+        p.results as never,
+        FINAL,
+      ],
+      PREPARED,
+    );
+    if (rows.length === 1) return rows[0]!.version;
+    // Say why, from the row as it is now.
+    const now = await this.sql`
+      SELECT e.version::int AS version, p.epoch::int AS epoch FROM executions e
+        JOIN projects p ON p.tenant = e.tenant AND p.project_id = e.project_id WHERE e.id = ${write.executionId}`;
+    const current = now[0] as { version: number; epoch: number } | undefined;
+    if (!current) throw new ExecutionStoreError('execution_not_found', `unknown execution ${write.executionId}`, { executionId: write.executionId });
+    if (current.epoch !== write.epoch) {
+      throw new ExecutionStoreError('lease_lost', `a newer owner (epoch ${current.epoch}) holds the project; write of epoch ${write.epoch} refused`, {
+        executionId: write.executionId,
+        epoch: write.epoch,
+        currentEpoch: current.epoch,
+      });
+    }
+    throw new ExecutionStoreError('version_conflict', `execution ${write.executionId} is at version ${current.version}, not ${write.expectedVersion}`, {
+      executionId: write.executionId,
+      expectedVersion: write.expectedVersion,
+      currentVersion: current.version,
+    });
+  }
+
+  /** Loads an execution for running it; a snapshot of a machine version this build does not know is refused. */
+  async load(executionId: string): Promise<ExecutionRecord> {
+    const record = await this.get(executionId);
+    if (!record) throw new ExecutionStoreError('execution_not_found', `unknown execution ${executionId}`, { executionId });
+    const known = this.knownMachines[record.machineId] ?? [];
+    if (!known.includes(record.machineVersion)) {
+      throw new ExecutionStoreError(
+        'unknown_machine_version',
+        `execution ${executionId} was saved by machine ${record.machineId} v${record.machineVersion}; this build runs ${known.length ? known.map((v) => `v${v}`).join(', ') : 'no version of it'}`,
+        { executionId, machineId: record.machineId, machineVersion: record.machineVersion, known },
+      );
+    }
+    return record;
+  }
+
+  async get(executionId: string): Promise<ExecutionRecord | null> {
+    const rows = await this.sql.unsafe<ExecutionRow[]>(`SELECT ${EXECUTION_COLUMNS} FROM executions WHERE id = $1`, [executionId], PREPARED);
+    return rows[0] ? toRecord(rows[0]) : null;
+  }
+
+  /** The project's latest execution (live or finished): what GET /status reads. */
+  async latest(tenant: string, projectId: string): Promise<ExecutionRecord | null> {
+    const rows = await this.sql.unsafe<ExecutionRow[]>(
+      `SELECT ${EXECUTION_COLUMNS} FROM executions WHERE tenant = $1 AND project_id = $2 ORDER BY created_at DESC LIMIT 1`,
+      [tenant, projectId],
+      PREPARED,
+    );
+    return rows[0] ? toRecord(rows[0]) : null;
+  }
+
+  // The steps journal: a step that finished before a crash is not run again.
+
+  async stepResult(executionId: string, key: string): Promise<{ status: 'running' | 'succeeded' | 'failed'; output: unknown; error: string | null } | null> {
+    const rows = await this.sql`
+      SELECT status, output, error FROM execution_steps WHERE execution_id = ${executionId} AND idempotency_key = ${key}`;
+    return (rows[0] as { status: 'running' | 'succeeded' | 'failed'; output: unknown; error: string | null } | undefined) ?? null;
+  }
+
+  async stepStarted(executionId: string, key: string, step: { name: string; taskId: string | null; attempt: number }): Promise<void> {
+    await this.sql`
+      INSERT INTO execution_steps (execution_id, idempotency_key, step, task_id, attempt, status)
+      VALUES (${executionId}, ${key}, ${step.name}, ${step.taskId}, ${step.attempt}, 'running')
+      ON CONFLICT (execution_id, idempotency_key) DO UPDATE SET status = 'running', started_at = now(), finished_at = NULL, error = NULL
+        WHERE execution_steps.status <> 'succeeded'`;
+  }
+
+  async stepFinished(executionId: string, key: string, outcome: { ok: true; output: unknown } | { ok: false; error: string }): Promise<void> {
+    await this.sql`
+      UPDATE execution_steps
+         SET status = ${outcome.ok ? 'succeeded' : 'failed'},
+             output = ${outcome.ok ? this.sql.json((outcome.output ?? null) as Json) : null},
+             error = ${outcome.ok ? null : outcome.error},
+             finished_at = now()
+       WHERE execution_id = ${executionId} AND idempotency_key = ${key}`;
+  }
+}

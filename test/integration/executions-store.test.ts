@@ -1,0 +1,126 @@
+// Executions on real Postgres and on embedded PGlite: compare-and-set versions, fencing epochs,
+// one live execution per project, machine-version checks and the steps journal.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ExecutionsStore, migrate, openDatabase, type Database, type Projection } from '../../src/infra/db/index.js';
+import { createTestDatabase, tempDir } from '../support/services.js';
+
+const projection = (over: Partial<Projection> = {}): Projection => ({
+  status: 'running',
+  phase: 'select',
+  currentTask: null,
+  progress: { done: 0, total: 0 },
+  attempt: 0,
+  lastError: null,
+  results: {},
+  ...over,
+});
+
+const backends: Array<{ name: string; open: () => Promise<{ db: Database; cleanup: () => Promise<void> }> }> = [
+  {
+    name: 'postgres',
+    open: async () => {
+      const t = await createTestDatabase('exec');
+      const db = await openDatabase({ url: t.url, dataDir: '/nonexistent' });
+      return { db, cleanup: async () => (await db.close(), await t.drop()) };
+    },
+  },
+  {
+    name: 'embedded',
+    open: async () => {
+      const dir = await tempDir('devteam-exec');
+      const db = await openDatabase({ dataDir: dir.path });
+      return { db, cleanup: async () => (await db.close(), await dir.remove()) };
+    },
+  },
+];
+
+for (const backend of backends) {
+  describe(`executions store on ${backend.name}`, () => {
+    let db: Database;
+    let cleanup: () => Promise<void>;
+    let store: ExecutionsStore;
+
+    beforeAll(async () => {
+      ({ db, cleanup } = await backend.open());
+      await migrate(db.sql);
+      store = new ExecutionsStore(db.sql, { 'devteam-project': [1] });
+    });
+
+    afterAll(async () => cleanup?.());
+
+    const newExecution = (projectId: string, over: { machineVersion?: number } = {}) => ({
+      id: crypto.randomUUID(),
+      tenant: 'acme',
+      projectId,
+      eventId: null,
+      config: { repository: { url: 'https://git.example.com/acme/web.git' } },
+      machine: { id: 'devteam-project', version: over.machineVersion ?? 1 },
+      snapshot: { value: { running: 'select' }, context: { n: 0 } },
+      projection: projection(),
+    });
+
+    it('creates an execution at version 0 and refuses a second live one for the project', async () => {
+      const created = await store.create(newExecution('web'));
+      expect(created).toMatchObject({ version: 0, ownerEpoch: 0, projectId: 'web', projection: { status: 'running', phase: 'select' } });
+      await expect(store.create(newExecution('web'))).rejects.toMatchObject({ code: 'project_running' });
+      // Another tenant's project of the same name is independent.
+      await expect(store.create({ ...newExecution('web'), tenant: 'beta' })).resolves.toMatchObject({ tenant: 'beta' });
+    });
+
+    it('writes with compare-and-set and refuses a stale version', async () => {
+      const e = await store.create(newExecution('cas'));
+      const epoch = await store.claim('acme', 'cas');
+      const v1 = await store.save({ executionId: e.id, expectedVersion: 0, epoch, snapshot: { n: 1 }, projection: projection({ phase: 'prep', currentTask: { id: '1.1', title: 'T' } }) });
+      expect(v1).toBe(1);
+      await expect(store.save({ executionId: e.id, expectedVersion: 0, epoch, snapshot: { n: 2 }, projection: projection() })).rejects.toMatchObject({
+        code: 'version_conflict',
+        details: { currentVersion: 1 },
+      });
+      const read = await store.get(e.id);
+      expect(read).toMatchObject({ version: 1, snapshot: { n: 1 }, ownerEpoch: epoch, projection: { phase: 'prep', currentTask: { id: '1.1', title: 'T' } } });
+    });
+
+    it('fences out the previous owner once a new one claims the project', async () => {
+      const e = await store.create(newExecution('fence'));
+      const first = await store.claim('acme', 'fence');
+      await store.save({ executionId: e.id, expectedVersion: 0, epoch: first, snapshot: {}, projection: projection() });
+      const second = await store.claim('acme', 'fence');
+      expect(second).toBe(first + 1);
+      await expect(store.save({ executionId: e.id, expectedVersion: 1, epoch: first, snapshot: { late: true }, projection: projection() })).rejects.toMatchObject({
+        code: 'lease_lost',
+        details: { currentEpoch: second },
+      });
+      expect(await store.save({ executionId: e.id, expectedVersion: 1, epoch: second, snapshot: {}, projection: projection() })).toBe(2);
+    });
+
+    it('marks finished executions and then allows a new one for the project', async () => {
+      const e = await store.create(newExecution('done'));
+      const epoch = await store.claim('acme', 'done');
+      await store.save({ executionId: e.id, expectedVersion: 0, epoch, snapshot: {}, projection: projection({ status: 'completed', progress: { done: 3, total: 3 } }) });
+      const finished = await store.get(e.id);
+      expect(finished?.finishedAt).toBeInstanceOf(Date);
+      expect(finished?.projection.progress).toEqual({ done: 3, total: 3 });
+      const next = await store.create(newExecution('done'));
+      expect((await store.latest('acme', 'done'))?.id).toBe(next.id);
+    });
+
+    it('refuses to load a snapshot of a machine version it does not know', async () => {
+      const e = await store.create(newExecution('old-machine', { machineVersion: 99 }));
+      await expect(store.load(e.id)).rejects.toMatchObject({ code: 'unknown_machine_version', details: { machineVersion: 99, known: [1] } });
+    });
+
+    it('journals steps so a finished one is reused after a crash', async () => {
+      const e = await store.create(newExecution('steps'));
+      expect(await store.stepResult(e.id, '1.1:merge:1')).toBeNull();
+      await store.stepStarted(e.id, '1.1:merge:1', { name: 'merge', taskId: '1.1', attempt: 1 });
+      expect(await store.stepResult(e.id, '1.1:merge:1')).toMatchObject({ status: 'running' });
+      await store.stepFinished(e.id, '1.1:merge:1', { ok: true, output: { commit: 'abc' } });
+      // A re-run after a crash starts the step again: a succeeded step keeps its result.
+      await store.stepStarted(e.id, '1.1:merge:1', { name: 'merge', taskId: '1.1', attempt: 1 });
+      expect(await store.stepResult(e.id, '1.1:merge:1')).toEqual({ status: 'succeeded', output: { commit: 'abc' }, error: null });
+      await store.stepStarted(e.id, '1.1:verify:1', { name: 'verify', taskId: '1.1', attempt: 1 });
+      await store.stepFinished(e.id, '1.1:verify:1', { ok: false, error: 'npm run build exited 2' });
+      expect(await store.stepResult(e.id, '1.1:verify:1')).toMatchObject({ status: 'failed', error: 'npm run build exited 2' });
+    });
+  });
+}
