@@ -1,0 +1,27 @@
+// Public surface of the task list: its schema, the parser, choosing the next task, and reading
+// the list from a checkout (or the default template) without writing to it.
+export {
+  CriterionSchema,
+  PhaseIdSchema,
+  PhaseSchema,
+  StepIdSchema,
+  StepSchema,
+  TaskIdSchema,
+  TaskListSchema,
+  TaskSchema,
+} from './task-list.js';
+export type { Criterion, Phase, Step, Task, TaskList } from './task-list.js';
+export { parseTaskList, TaskListError } from './parse-task-list.js';
+export type { ParseTaskListOptions, TaskListProblem } from './parse-task-list.js';
+export { progress, selectNextTask } from './select-task.js';
+export type { SelectTaskOptions, TaskSelection } from './select-task.js';
+export {
+  DEFAULT_TASK_LIST_PATH,
+  DEFAULT_TEMPLATE_PATH,
+  MAX_TASK_LIST_BYTES,
+  TaskListPathError,
+  TaskListReadError,
+  defaultTemplatePath,
+  loadTaskList,
+} from './task-list-source.js';
+export type { LoadTaskListOptions, LoadedTaskList } from './task-list-source.js';
