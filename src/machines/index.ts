@@ -10,6 +10,7 @@ export {
   projectMachine,
   canTransition,
   lifecycleOf,
+  projectionOf,
   PROJECT_MACHINE_ID,
   PROJECT_MACHINE_VERSION,
   MAX_ATTEMPTS,

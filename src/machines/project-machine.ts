@@ -338,3 +338,27 @@ export function lifecycleOf(snapshot: Pick<ProjectSnapshot, 'value'>): Lifecycle
 export function canTransition(snapshot: ProjectSnapshot, command: ProjectCommand): boolean {
   return snapshot.can({ type: COMMAND_EVENT[command] });
 }
+
+/** The status projection of a snapshot: what GET /status shows, stored beside each snapshot write. */
+export function projectionOf(snapshot: Pick<ProjectSnapshot, 'value' | 'context'>): {
+  status: LifecycleStatus;
+  phase: PipelinePhase | null;
+  currentTask: TaskRef | null;
+  progress: { done: number; total: number };
+  attempt: number;
+  lastError: string | null;
+  results: Record<string, TaskResult>;
+} {
+  const status = lifecycleOf(snapshot);
+  const c = snapshot.context;
+  const live = status === 'running' || status === 'paused';
+  return {
+    status,
+    phase: live ? c.phase : null,
+    currentTask: live ? c.task : null,
+    progress: c.progress,
+    attempt: c.attempt,
+    lastError: c.lastError,
+    results: c.results,
+  };
+}

@@ -7,6 +7,7 @@ import {
   canTransition,
   lifecycleOf,
   MAX_ATTEMPTS,
+  projectionOf,
   projectMachine,
   type ImplementOutput,
   type MergeOutput,
@@ -105,6 +106,7 @@ describe('project machine', () => {
     const steps = stepsFor(['1.1', '1.2']);
     const final = await until(start(steps), isFinal);
     expect(lifecycleOf(final)).toBe('completed');
+    expect(projectionOf(final)).toMatchObject({ status: 'completed', phase: null, currentTask: null, progress: { done: 2, total: 2 } });
     expect(final.context.progress).toEqual({ done: 2, total: 2 });
     expect(final.context.results['1.1']).toMatchObject({ status: 'done', attempts: 1, commit: 'merge-1.1' });
     expect(final.context.results['1.2']).toMatchObject({ status: 'done', commit: 'merge-1.2' });
@@ -189,6 +191,7 @@ describe('project machine', () => {
     actor.send({ type: 'PAUSE' });
     const paused = actor.getSnapshot();
     expect(lifecycleOf(paused)).toBe('paused');
+    expect(projectionOf(paused)).toMatchObject({ status: 'paused', phase: 'verify', currentTask: { id: '1.1' }, attempt: 1 });
     expect(paused.context.phase).toBe('verify');
     expect(firstSignal!.aborted).toBe(true);
 
