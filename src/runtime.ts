@@ -3,7 +3,8 @@
 import { isDistributed, parseApiKeys, type Config } from './config.js';
 import { defaultRegistry, EVENTS_QUEUE, OutboxDispatcher, startEventWorker, type EventJob } from './actors/index.js';
 import { startHttpServer, type HttpServer } from './http/index.js';
-import { EventsStore, migrate, openDatabase, type Database } from './infra/db/index.js';
+import { EventsStore, ExecutionsStore, migrate, openDatabase, type Database } from './infra/db/index.js';
+import { PROJECT_MACHINE_ID, PROJECT_MACHINE_VERSION } from './machines/index.js';
 import type { Logger } from './infra/log.js';
 import { BullmqQueue, MemoryQueue, type Consumer, type Queue } from './infra/queue/index.js';
 import { MemoryLease, RedisLease, type Lease } from './infra/lease/index.js';
@@ -48,6 +49,7 @@ export async function startRuntime(config: Config, roles: Roles, log: Logger): P
     closers.push({ name: 'lease', close: () => lease.close() });
 
     const events = new EventsStore(db.sql);
+    const executions = new ExecutionsStore(db.sql, { [PROJECT_MACHINE_ID]: [PROJECT_MACHINE_VERSION] });
 
     let consumer: Consumer | null = null;
     if (roles.worker) {
@@ -79,6 +81,7 @@ export async function startRuntime(config: Config, roles: Roles, log: Logger): P
       http = await startHttpServer(
         {
           events,
+          executions,
           queue,
           log,
           bodyLimit: config.bodyLimit,

@@ -6,9 +6,11 @@ import type { Logger } from '../infra/log.js';
 import type { EventQueue } from '../actors/index.js';
 import { authenticate } from './auth.js';
 import { checkBodyHeaders, readJsonBody } from './body.js';
-import { ApiError, toErrorResponse, validationError } from './errors.js';
+import { ApiError, validationError } from './errors.js';
+import { storeCall } from './store-call.js';
 import { Exchange, type InFlight } from './exchange.js';
 import { withTimeout } from '../infra/deadline.js';
+import { replyError } from './reply-error.js';
 import { correlationIdSchema, eventBodySchema, uuidSchema } from './schemas.js';
 
 export interface EventRoutesDeps {
@@ -82,25 +84,4 @@ async function acceptEvent(
   }
   log.info({ enqueued }, 'event accepted');
   exchange.json(202, { taskId: eventId, eventId, correlationId }, { 'x-correlation-id': correlationId, location: `/events/${eventId}` });
-}
-
-/** Store failures become 503 store_unavailable; the cause is logged, never sent. */
-async function storeCall<T>(call: () => Promise<T>, timeoutMs = 5_000): Promise<T> {
-  try {
-    return await withTimeout(call(), timeoutMs, 'event store');
-  } catch (error) {
-    throw new ApiError('store_unavailable', 'the event store is unavailable; retry later', { cause: describeCause(error) });
-  }
-}
-
-function describeCause(error: unknown): string {
-  const code = (error as { code?: unknown })?.code;
-  return typeof code === 'string' ? code : 'unknown';
-}
-
-export function replyError(exchange: Exchange, error: unknown, log: Logger): void {
-  const { status, body } = toErrorResponse(error);
-  if (status >= 500) log.error({ err: error, status }, 'request failed');
-  // A body still streaming in when we refuse it is not read further: close after replying.
-  exchange.json(status, body, undefined, status === 413);
 }

@@ -2,11 +2,13 @@
 import uWS from 'uWebSockets.js';
 import type { Logger } from '../infra/log.js';
 import { ApiError } from './errors.js';
-import { registerEventRoutes, replyError, type EventRoutesDeps } from './events-routes.js';
+import { registerAutomationRoutes, type AutomationRoutesDeps } from './automation-routes.js';
+import { registerEventRoutes, type EventRoutesDeps } from './events-routes.js';
+import { replyError } from './reply-error.js';
 import { Exchange, InFlight } from './exchange.js';
 import { registerHealthRoutes, type ReadinessCheck } from './health-routes.js';
 
-export interface HttpDeps extends EventRoutesDeps {
+export interface HttpDeps extends EventRoutesDeps, AutomationRoutesDeps {
   log: Logger;
   readiness: ReadinessCheck[];
 }
@@ -24,6 +26,7 @@ export async function startHttpServer(deps: HttpDeps, listen: { host: string; po
   const inFlight = new InFlight();
   registerHealthRoutes(app, deps.readiness, inFlight);
   registerEventRoutes(app, deps, inFlight);
+  registerAutomationRoutes(app, deps, inFlight);
   app.any('/*', (res, req) => {
     const exchange = new Exchange(res);
     replyError(exchange, new ApiError('not_found', `no route ${req.getMethod().toUpperCase()} ${req.getUrl()}`), deps.log);

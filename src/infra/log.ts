@@ -66,6 +66,7 @@ export function redactValue(value: unknown, secrets?: SecretRegistry, depth = 0)
       message: redactText(value.message, secrets),
       ...(value.stack ? { stack: redactText(value.stack, secrets) } : {}),
       ...('code' in value ? { code: (value as { code: unknown }).code } : {}),
+      ...(value.cause !== undefined ? { cause: redactValue(value.cause, secrets, depth + 1) } : {}),
     };
   }
   const out: Record<string, unknown> = {};

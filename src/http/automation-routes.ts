@@ -1,0 +1,60 @@
+// The automation API's read side: GET /api/devteam/automation/status/{projectId} answers from the
+// status projection stored beside each snapshot write — one indexed read, no machine to load.
+import type { TemplatedApp } from 'uWebSockets.js';
+import type { ExecutionsStore } from '../infra/db/index.js';
+import type { Logger } from '../infra/log.js';
+import { authenticate } from './auth.js';
+import { ApiError } from './errors.js';
+import { Exchange, type InFlight } from './exchange.js';
+import { replyError } from './reply-error.js';
+import { projectIdSchema } from './schemas.js';
+import { storeCall } from './store-call.js';
+
+export interface AutomationRoutesDeps {
+  executions: ExecutionsStore;
+  log: Logger;
+  apiKeys: ReadonlyMap<string, string>;
+}
+
+export const STATUS_PATH = '/api/devteam/automation/status';
+
+export function registerAutomationRoutes(app: TemplatedApp, deps: AutomationRoutesDeps, inFlight: InFlight): void {
+  app.get(`${STATUS_PATH}/:projectId`, (res, req) => {
+    const exchange = new Exchange(res, inFlight);
+    const authorization = req.getHeader('authorization');
+    const rawId = req.getParameter(0) ?? '';
+    void (async () => {
+      const tenant = authenticate(authorization, deps.apiKeys);
+      const projectId = decodePathSegment(rawId);
+      if (!projectIdSchema.safeParse(projectId).success) {
+        throw new ApiError('invalid_id', `projectId must be letters, digits, ".", "_", "-" (not first), at most 128 characters`);
+      }
+      // Another tenant's project is indistinguishable from an unknown one: 404, not 403.
+      const execution = await storeCall(() => deps.executions.latest(tenant, projectId));
+      if (!execution) throw new ApiError('not_found', `no automation for project ${projectId}`);
+      const p = execution.projection;
+      exchange.json(200, {
+        projectId,
+        executionId: execution.id,
+        status: p.status,
+        phase: p.phase,
+        currentTask: p.currentTask,
+        progress: p.progress,
+        attempt: p.attempt,
+        lastError: p.lastError,
+        results: p.results,
+        createdAt: execution.createdAt,
+        updatedAt: execution.updatedAt,
+        finishedAt: execution.finishedAt,
+      });
+    })().catch((error) => replyError(exchange, error, deps.log));
+  });
+}
+
+function decodePathSegment(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new ApiError('invalid_id', 'projectId is not valid percent-encoding');
+  }
+}
