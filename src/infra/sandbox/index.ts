@@ -1,0 +1,24 @@
+// Public surface of the per-project sandbox: the interface, its drivers and the tool check.
+export {
+  OPTIONAL_TOOLS,
+  REQUIRED_TOOLS,
+  SandboxError,
+  WORKSPACE,
+  sandboxName,
+} from './sandbox.js';
+export type {
+  EnsureResult,
+  ExecOptions,
+  ExecResult,
+  OutputStream,
+  ProjectSandbox,
+  Sandbox,
+  SandboxDriverName,
+  SandboxHealth,
+  SandboxLimits,
+  SandboxSpec,
+  ToolVersion,
+} from './sandbox.js';
+export { DEFAULT_MAX_OUTPUT_BYTES, OutputCollector } from './output-collector.js';
+export { checkTools, parseToolCheck, toolCheckArgv } from './tool-check.js';
+export type { RunForToolCheck } from './tool-check.js';
