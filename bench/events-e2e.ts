@@ -5,12 +5,13 @@
 //   node dist/bench/events-e2e.js [--events 500] [--concurrency 16] [--mode embedded|distributed|both]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { cpus, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import postgres from 'postgres';
 import { Redis } from 'ioredis';
+import { machine, summary } from './stats.js';
 
 const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
 const ADMIN_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -25,17 +26,6 @@ const { values } = parseArgs({
 });
 const EVENTS = Number(values.events);
 const CONCURRENCY = Number(values.concurrency);
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
-
-function summary(name: string, samples: number[]): string {
-  const s = [...samples].sort((a, b) => a - b);
-  const f = (n: number) => n.toFixed(2).padStart(8);
-  return `${name.padEnd(28)} p50 ${f(percentile(s, 50))} ms  p95 ${f(percentile(s, 95))} ms  p99 ${f(percentile(s, 99))} ms  (n=${s.length})`;
-}
 
 interface Service {
   child: ChildProcess;
@@ -187,6 +177,6 @@ async function dropPrefix(prefix: string): Promise<void> {
   redis.disconnect();
 }
 
-console.log(`node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${process.platform}/${process.arch}`);
+console.log(machine());
 const modes = values.mode === 'both' ? (['embedded', 'distributed'] as const) : [values.mode as 'embedded' | 'distributed'];
 for (const mode of modes) await run(mode);

@@ -55,6 +55,21 @@ export const SETTINGS = {
     doc: 'image of the per-project containers (docker driver)',
     schema: z.string().min(1).default('devteam-project:latest'),
   },
+  sandboxNetwork: {
+    env: 'DEVTEAM_SANDBOX_NETWORK',
+    flag: '--sandbox-network <mode>',
+    doc: 'network of the project containers (docker driver): bridge, host, none or a network name',
+    schema: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'a docker network name such as bridge, host or none').default('bridge'),
+  },
+  sandboxBinds: {
+    env: 'DEVTEAM_SANDBOX_BINDS',
+    flag: '--sandbox-binds <binds>',
+    doc: 'extra read-only host mounts of the project containers, host:container[,…] (docker driver)',
+    schema: z
+      .string()
+      .regex(/^\/[^,:\s]*:\/[^,:\s]*(,\/[^,:\s]*:\/[^,:\s]*)*$/, 'expected /host/path:/container/path[,…] with absolute paths')
+      .optional(),
+  },
   limitCpus: { env: 'DEVTEAM_LIMIT_CPUS', flag: '--limit-cpus <n>', doc: 'CPUs per project sandbox', schema: z.coerce.number().positive().max(64).default(1) },
   limitMemoryMb: {
     env: 'DEVTEAM_LIMIT_MEMORY_MB',
