@@ -32,3 +32,4 @@ export {
   type MergeOutput,
   type PushOutput,
 } from './project-machine.js';
+export { applyCommand, statusOf, type CommandOutcome } from './project-commands.js';

@@ -1,6 +1,8 @@
 // Executions on real Postgres and on embedded PGlite: compare-and-set versions, fencing epochs,
 // one live execution per project, machine-version checks and the steps journal.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initialTransition } from 'xstate';
+import { applyCommand, projectMachine, projectionOf, type ProjectCommand } from '../../src/machines/index.js';
 import { ExecutionsStore, migrate, openDatabase, type Database, type Projection } from '../../src/infra/db/index.js';
 import { createTestDatabase, tempDir } from '../support/services.js';
 
@@ -102,6 +104,41 @@ for (const backend of backends) {
       expect(finished?.projection.progress).toEqual({ done: 3, total: 3 });
       const next = await store.create(newExecution('done'));
       expect((await store.latest('acme', 'done'))?.id).toBe(next.id);
+    });
+
+    it('serializes 50 concurrent control commands: each answer matches the state the one before left', async () => {
+      const [initial] = initialTransition(projectMachine, { projectId: 'race', executionId: crypto.randomUUID() });
+      const e = await store.create({ ...newExecution('race'), snapshot: projectMachine.getPersistedSnapshot(initial), projection: projectionOf(initial) });
+      const commands: ProjectCommand[] = Array.from({ length: 50 }, (_, i) => (['pause', 'resume', 'pause', 'resume', 'stop'] as const)[(i * 7) % 5]!);
+      const answers = await Promise.all(
+        commands.map(async (command) => {
+          let outcome: ReturnType<typeof applyCommand> | undefined;
+          const result = await store.applyCommand('acme', 'race', (current) => {
+            outcome = applyCommand(current.snapshot, command);
+            return outcome.accepted ? { snapshot: outcome.snapshot, projection: outcome.projection } : null;
+          });
+          return { command, outcome: outcome!, version: result!.record.version, status: result!.record.projection.status };
+        }),
+      );
+      // Replay the accepted commands in version order from the start: the same answers must follow.
+      const accepted = answers.filter((a) => a.outcome.accepted).sort((a, b) => a.version - b.version);
+      expect(accepted.map((a) => a.version)).toEqual(accepted.map((_, i) => i + 1));
+      let status = 'running';
+      for (const a of accepted) {
+        expect(a.outcome.from).toBe(status);
+        status = a.status;
+      }
+      for (const refused of answers.filter((a) => !a.outcome.accepted)) {
+        expect(['stopping', refused.command === 'pause' ? 'paused' : 'running']).toContain(refused.outcome.from);
+      }
+      const final = await store.get(e.id);
+      expect(final!.version).toBe(accepted.length);
+      expect(final!.projection.status).toBe(status);
+      expect(status).toBe('stopping');
+    });
+
+    it('answers null for a control command on a project without executions', async () => {
+      expect(await store.applyCommand('acme', 'never-initialized', () => null)).toBeNull();
     });
 
     it('refuses to load a snapshot of a machine version it does not know', async () => {

@@ -47,6 +47,29 @@ export class ExecutionStoreError extends Error {
 
 const FINAL: ExecutionStatus[] = ['stopped', 'completed', 'failed'];
 
+// The snapshot and its projection, written together by the owner (save) and by control commands:
+// parameters $4…$14 in this order.
+const SNAPSHOT_SET = `snapshot = $4, version = e.version + 1, status = $5, phase = $6,
+  current_task_id = $7, current_task_title = $8, progress_done = $9, progress_total = $10,
+  attempt = $11, last_error = $12, results = $13, updated_at = clock_timestamp(),
+  finished_at = CASE WHEN $5 = ANY($14::text[]) THEN COALESCE(e.finished_at, clock_timestamp()) ELSE NULL END`;
+
+function snapshotParams(snapshot: unknown, p: Projection): unknown[] {
+  return [
+    snapshot,
+    p.status,
+    p.phase,
+    p.currentTask?.id ?? null,
+    p.currentTask?.title ?? null,
+    p.progress.done,
+    p.progress.total,
+    p.attempt,
+    p.lastError,
+    p.results,
+    FINAL,
+  ];
+}
+
 const EXECUTION_COLUMNS = `id, tenant, project_id AS "projectId", event_id AS "eventId", machine_id AS "machineId",
   machine_version AS "machineVersion", snapshot, version::int AS version, owner_epoch::int AS "ownerEpoch",
   status, phase, current_task_id AS "currentTaskId", current_task_title AS "currentTaskTitle",
@@ -186,10 +209,7 @@ export class ExecutionsStore {
     const p = write.projection;
     const rows = await this.sql.unsafe<Array<{ version: number }>>(
       `UPDATE executions e
-          SET snapshot = $4, version = e.version + 1, owner_epoch = $3, status = $5, phase = $6,
-              current_task_id = $7, current_task_title = $8, progress_done = $9, progress_total = $10,
-              attempt = $11, last_error = $12, results = $13, updated_at = clock_timestamp(),
-              finished_at = CASE WHEN $5 = ANY($14::text[]) THEN COALESCE(e.finished_at, clock_timestamp()) ELSE NULL END
+          SET owner_epoch = $3, ${SNAPSHOT_SET}
          FROM projects p
         WHERE e.id = $1 AND e.version = $2
           AND p.tenant = e.tenant AND p.project_id = e.project_id AND p.epoch = $3
@@ -198,18 +218,8 @@ export class ExecutionsStore {
         write.executionId,
         write.expectedVersion,
         write.epoch,
-        write.snapshot as never,
-        p.status,
-        p.phase,
-        p.currentTask?.id ?? null,
-        p.currentTask?.title ?? null,
-        p.progress.done,
-        p.progress.total,
-        p.attempt,
-        p.lastError,
-        p.results as never,
-        FINAL,
-      ],
+        ...snapshotParams(write.snapshot, p),
+      ] as never[],
       PREPARED,
     );
     if (rows.length === 1) return rows[0]!.version;
@@ -230,6 +240,34 @@ export class ExecutionsStore {
       executionId: write.executionId,
       expectedVersion: write.expectedVersion,
       currentVersion: current.version,
+    });
+  }
+
+  /**
+   * A control command on the project's latest execution, decided under a row lock so concurrent
+   * commands are serialized and each sees the state the previous one left. `decide` returns the
+   * new snapshot, or null to refuse. The owner's epoch is untouched; its next write meets a version
+   * conflict, and it reloads. Null when the project has no execution.
+   */
+  async applyCommand(
+    tenant: string,
+    projectId: string,
+    decide: (current: ExecutionRecord) => { snapshot: unknown; projection: Projection } | null,
+  ): Promise<{ record: ExecutionRecord; changed: boolean } | null> {
+    return this.sql.begin(async (tx) => {
+      const rows = await tx.unsafe<ExecutionRow[]>(
+        `SELECT ${EXECUTION_COLUMNS} FROM executions WHERE tenant = $1 AND project_id = $2 ORDER BY created_at DESC LIMIT 1 FOR UPDATE`,
+        [tenant, projectId],
+      );
+      if (!rows[0]) return null;
+      const current = toRecord(rows[0]);
+      const next = decide(current);
+      if (!next) return { record: current, changed: false };
+      const updated = await tx.unsafe<ExecutionRow[]>(
+        `UPDATE executions e SET owner_epoch = $3, ${SNAPSHOT_SET} WHERE e.id = $1 AND e.version = $2 RETURNING ${EXECUTION_COLUMNS}`,
+        [current.id, current.version, current.ownerEpoch, ...snapshotParams(next.snapshot, next.projection)] as never[],
+      );
+      return { record: toRecord(updated[0]!), changed: true };
     });
   }
 
