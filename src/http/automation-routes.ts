@@ -7,7 +7,7 @@ import { authenticate } from './auth.js';
 import { ApiError } from './errors.js';
 import { Exchange, type InFlight } from './exchange.js';
 import { replyError } from './reply-error.js';
-import { projectIdSchema } from './schemas.js';
+import { projectIdFromPath } from './project-id.js';
 import { storeCall } from './store-call.js';
 
 export interface AutomationRoutesDeps {
@@ -25,10 +25,7 @@ export function registerAutomationRoutes(app: TemplatedApp, deps: AutomationRout
     const rawId = req.getParameter(0) ?? '';
     void (async () => {
       const tenant = authenticate(authorization, deps.apiKeys);
-      const projectId = decodePathSegment(rawId);
-      if (!projectIdSchema.safeParse(projectId).success) {
-        throw new ApiError('invalid_id', `projectId must be letters, digits, ".", "_", "-" (not first), at most 128 characters`);
-      }
+      const projectId = projectIdFromPath(rawId);
       // Another tenant's project is indistinguishable from an unknown one: 404, not 403.
       const execution = await storeCall(() => deps.executions.latest(tenant, projectId));
       if (!execution) throw new ApiError('not_found', `no automation for project ${projectId}`);
@@ -49,12 +46,4 @@ export function registerAutomationRoutes(app: TemplatedApp, deps: AutomationRout
       });
     })().catch((error) => replyError(exchange, error, deps.log));
   });
-}
-
-function decodePathSegment(raw: string): string {
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    throw new ApiError('invalid_id', 'projectId is not valid percent-encoding');
-  }
 }

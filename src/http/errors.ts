@@ -9,6 +9,8 @@ export type ErrorCode =
   | 'payload_too_large'
   | 'unauthorized'
   | 'not_found'
+  | 'invalid_transition'
+  | 'conflict'
   | 'store_unavailable'
   | 'internal_error';
 
@@ -20,6 +22,8 @@ const STATUS: Record<ErrorCode, number> = {
   payload_too_large: 413,
   unauthorized: 401,
   not_found: 404,
+  invalid_transition: 409,
+  conflict: 409,
   store_unavailable: 503,
   internal_error: 500,
 };

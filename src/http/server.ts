@@ -3,12 +3,13 @@ import uWS from 'uWebSockets.js';
 import type { Logger } from '../infra/log.js';
 import { ApiError } from './errors.js';
 import { registerAutomationRoutes, type AutomationRoutesDeps } from './automation-routes.js';
+import { registerControlRoutes, type ControlRoutesDeps } from './control-routes.js';
 import { registerEventRoutes, type EventRoutesDeps } from './events-routes.js';
 import { replyError } from './reply-error.js';
 import { Exchange, InFlight } from './exchange.js';
 import { registerHealthRoutes, type ReadinessCheck } from './health-routes.js';
 
-export interface HttpDeps extends EventRoutesDeps, AutomationRoutesDeps {
+export interface HttpDeps extends EventRoutesDeps, AutomationRoutesDeps, ControlRoutesDeps {
   log: Logger;
   readiness: ReadinessCheck[];
 }
@@ -27,6 +28,7 @@ export async function startHttpServer(deps: HttpDeps, listen: { host: string; po
   registerHealthRoutes(app, deps.readiness, inFlight);
   registerEventRoutes(app, deps, inFlight);
   registerAutomationRoutes(app, deps, inFlight);
+  registerControlRoutes(app, deps, inFlight);
   app.any('/*', (res, req) => {
     const exchange = new Exchange(res);
     replyError(exchange, new ApiError('not_found', `no route ${req.getMethod().toUpperCase()} ${req.getUrl()}`), deps.log);

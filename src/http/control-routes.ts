@@ -1,0 +1,78 @@
+// POST /api/devteam/automation/{pause,resume,stop}/{projectId}: the command is decided by the
+// project machine itself on the stored snapshot, under a row lock (so concurrent commands
+// serialize), and the answer is the state it left; the owning worker then follows it.
+import type { TemplatedApp } from 'uWebSockets.js';
+import type { ExecutionsStore } from '../infra/db/index.js';
+import type { Logger } from '../infra/log.js';
+import { applyCommand, PROJECT_MACHINE_ID, PROJECT_MACHINE_VERSION, type CommandOutcome, type ProjectCommand } from '../machines/index.js';
+import { authenticate } from './auth.js';
+import { ApiError } from './errors.js';
+import { Exchange, type InFlight } from './exchange.js';
+import { projectIdFromPath } from './project-id.js';
+import { replyError } from './reply-error.js';
+import { storeCall } from './store-call.js';
+
+export const AUTOMATION_PATH = '/api/devteam/automation';
+const COMMANDS: ProjectCommand[] = ['pause', 'resume', 'stop'];
+
+export interface AppliedCommand {
+  tenant: string;
+  projectId: string;
+  executionId: string;
+  command: ProjectCommand;
+  status: string;
+  version: number;
+}
+
+export interface ControlRoutesDeps {
+  executions: ExecutionsStore;
+  log: Logger;
+  apiKeys: ReadonlyMap<string, string>;
+  /** Tells the owning worker (or wakes one) after a command was stored; failures are logged, not fatal. */
+  onCommand?: (applied: AppliedCommand) => Promise<void>;
+}
+
+export function registerControlRoutes(app: TemplatedApp, deps: ControlRoutesDeps, inFlight: InFlight): void {
+  for (const command of COMMANDS) {
+    app.post(`${AUTOMATION_PATH}/${command}/:projectId`, (res, req) => {
+      const exchange = new Exchange(res, inFlight);
+      const authorization = req.getHeader('authorization');
+      const rawId = req.getParameter(0) ?? '';
+      void control(exchange, command, authorization, rawId, deps).catch((error) => replyError(exchange, error, deps.log));
+    });
+  }
+}
+
+async function control(exchange: Exchange, command: ProjectCommand, authorization: string, rawId: string, deps: ControlRoutesDeps): Promise<void> {
+  const tenant = authenticate(authorization, deps.apiKeys);
+  const projectId = projectIdFromPath(rawId);
+  let outcome: CommandOutcome | null = null;
+  const result = await storeCall(() =>
+    deps.executions.applyCommand(tenant, projectId, (current) => {
+      if (current.machineId !== PROJECT_MACHINE_ID || current.machineVersion !== PROJECT_MACHINE_VERSION) {
+        throw new ApiError('conflict', `execution ${current.id} was saved by ${current.machineId} v${current.machineVersion}; this build runs v${PROJECT_MACHINE_VERSION}`);
+      }
+      outcome = applyCommand(current.snapshot, command);
+      return outcome.accepted ? { snapshot: outcome.snapshot, projection: outcome.projection } : null;
+    }),
+  );
+  // Another tenant's project is indistinguishable from an unknown one: 404, not 403.
+  if (!result) throw new ApiError('not_found', `no automation for project ${projectId}`);
+  const decided = outcome as CommandOutcome | null;
+  if (!decided || !decided.accepted) {
+    const from = decided?.from ?? result.record.projection.status;
+    throw new ApiError('invalid_transition', `cannot ${command} a project that is ${from}`, { from, command });
+  }
+  const applied: AppliedCommand = {
+    tenant,
+    projectId,
+    executionId: result.record.id,
+    command,
+    status: result.record.projection.status,
+    version: result.record.version,
+  };
+  const log = deps.log.child({ projectId, executionId: applied.executionId, tenant });
+  log.info({ command, from: decided.from, status: applied.status }, 'control command applied');
+  if (deps.onCommand) await deps.onCommand(applied).catch((err) => log.warn({ err, command }, 'could not notify the owning worker; it will see the change on its next write'));
+  exchange.json(202, { projectId, executionId: applied.executionId, command, from: decided.from, status: applied.status, version: applied.version });
+}
