@@ -8,6 +8,7 @@ import { PROJECT_MACHINE_ID, PROJECT_MACHINE_VERSION } from './machines/index.js
 import type { Logger } from './infra/log.js';
 import { BullmqQueue, MemoryQueue, type Consumer, type Queue } from './infra/queue/index.js';
 import { MemoryLease, RedisLease, type Lease } from './infra/lease/index.js';
+import { MemoryKv, RedisKv, type Kv } from './infra/kv/index.js';
 
 export interface Roles {
   api: boolean;
@@ -47,6 +48,8 @@ export async function startRuntime(config: Config, roles: Roles, log: Logger): P
     closers.push({ name: 'queue', close: () => queue.close() });
     const lease: Lease = distributed ? new RedisLease({ url: config.redisUrl!, prefix: config.redisPrefix }) : new MemoryLease();
     closers.push({ name: 'lease', close: () => lease.close() });
+    const kv: Kv = distributed ? new RedisKv({ url: config.redisUrl!, prefix: config.redisPrefix }) : new MemoryKv();
+    closers.push({ name: 'kv', close: () => kv.close() });
 
     const events = new EventsStore(db.sql);
     const executions = new ExecutionsStore(db.sql, { [PROJECT_MACHINE_ID]: [PROJECT_MACHINE_VERSION] });
@@ -83,6 +86,7 @@ export async function startRuntime(config: Config, roles: Roles, log: Logger): P
           events,
           executions,
           queue,
+          kv,
           log,
           bodyLimit: config.bodyLimit,
           apiKeys: parseApiKeys(config.apiKeys),

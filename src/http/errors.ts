@@ -33,10 +33,14 @@ export class ApiError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly details?: unknown,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; headers?: Record<string, string> },
   ) {
     super(message, options);
+    this.headers = options?.headers;
   }
+
+  /** Response headers that belong with the error, e.g. the Location of an already-accepted request. */
+  readonly headers: Record<string, string> | undefined;
 
   get status(): number {
     return STATUS[this.code];
@@ -58,9 +62,9 @@ export function validationError(error: ZodError): ApiError {
 }
 
 /** Anything thrown by a handler becomes an error body; unknown errors never leak their message or stack. */
-export function toErrorResponse(error: unknown): { status: number; body: ErrorBody } {
+export function toErrorResponse(error: unknown): { status: number; body: ErrorBody; headers?: Record<string, string> } {
   const api = error instanceof ApiError ? error : new ApiError('internal_error', 'internal error');
   const body: ErrorBody = { error: { code: api.code, message: api.message } };
   if (api.details !== undefined) body.error.details = api.details;
-  return { status: api.status, body };
+  return { status: api.status, body, headers: api.headers };
 }

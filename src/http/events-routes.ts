@@ -9,7 +9,7 @@ import { checkBodyHeaders, readJsonBody } from './body.js';
 import { ApiError, validationError } from './errors.js';
 import { storeCall } from './store-call.js';
 import { Exchange, type InFlight } from './exchange.js';
-import { withTimeout } from '../infra/deadline.js';
+import { dispatchCommitted } from './dispatch-event.js';
 import { replyError } from './reply-error.js';
 import { correlationIdSchema, eventBodySchema, uuidSchema } from './schemas.js';
 
@@ -71,17 +71,12 @@ async function acceptEvent(
     deps.events.insert({ id: eventId, type: body.type, projectId: body.projectId, correlationId, payload: body.payload }),
   );
 
-  let enqueued = true;
-  try {
-    await withTimeout(
-      deps.queue.enqueue({ eventId, type: body.type, projectId: body.projectId, correlationId }, { jobId: eventId }),
-      deps.enqueueTimeoutMs ?? 2_000,
-      'queue',
-    );
-  } catch (error) {
-    enqueued = false;
-    log.warn({ err: error }, 'enqueue failed after commit; the outbox will dispatch the event');
-  }
+  const enqueued = await dispatchCommitted(
+    deps.queue,
+    { eventId, type: body.type, projectId: body.projectId, correlationId },
+    log,
+    deps.enqueueTimeoutMs,
+  );
   log.info({ enqueued }, 'event accepted');
   exchange.json(202, { taskId: eventId, eventId, correlationId }, { 'x-correlation-id': correlationId, location: `/events/${eventId}` });
 }

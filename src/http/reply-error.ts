@@ -4,8 +4,8 @@ import { toErrorResponse } from './errors.js';
 import type { Exchange } from './exchange.js';
 
 export function replyError(exchange: Exchange, error: unknown, log: Logger): void {
-  const { status, body } = toErrorResponse(error);
+  const { status, body, headers } = toErrorResponse(error);
   if (status >= 500) log.error({ err: error, status }, 'request failed');
   // A body still streaming in when we refuse it is not read further: close after replying.
-  exchange.json(status, body, undefined, status === 413);
+  exchange.json(status, body, headers, status === 413);
 }

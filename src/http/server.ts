@@ -4,12 +4,13 @@ import type { Logger } from '../infra/log.js';
 import { ApiError } from './errors.js';
 import { registerAutomationRoutes, type AutomationRoutesDeps } from './automation-routes.js';
 import { registerControlRoutes, type ControlRoutesDeps } from './control-routes.js';
+import { registerInitializeRoute, type InitializeRouteDeps } from './initialize-route.js';
 import { registerEventRoutes, type EventRoutesDeps } from './events-routes.js';
 import { replyError } from './reply-error.js';
 import { Exchange, InFlight } from './exchange.js';
 import { registerHealthRoutes, type ReadinessCheck } from './health-routes.js';
 
-export interface HttpDeps extends EventRoutesDeps, AutomationRoutesDeps, ControlRoutesDeps {
+export interface HttpDeps extends EventRoutesDeps, AutomationRoutesDeps, ControlRoutesDeps, InitializeRouteDeps {
   log: Logger;
   readiness: ReadinessCheck[];
 }
@@ -29,6 +30,7 @@ export async function startHttpServer(deps: HttpDeps, listen: { host: string; po
   registerEventRoutes(app, deps, inFlight);
   registerAutomationRoutes(app, deps, inFlight);
   registerControlRoutes(app, deps, inFlight);
+  registerInitializeRoute(app, deps, inFlight);
   app.any('/*', (res, req) => {
     const exchange = new Exchange(res);
     replyError(exchange, new ApiError('not_found', `no route ${req.getMethod().toUpperCase()} ${req.getUrl()}`), deps.log);

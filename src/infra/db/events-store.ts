@@ -59,10 +59,11 @@ export class EventsStore {
     private readonly maxAttempts = 5,
   ) {}
 
-  async insert(event: NewEvent): Promise<void> {
-    await this.sql`
+  /** Inserts a received event; pass `tx` to make it part of a caller's transaction. */
+  async insert(event: NewEvent, tx: Sql = this.sql): Promise<void> {
+    await tx`
       INSERT INTO events (id, type, project_id, correlation_id, payload)
-      VALUES (${event.id}, ${event.type}, ${event.projectId}, ${event.correlationId}, ${this.sql.json(event.payload as Json)})`;
+      VALUES (${event.id}, ${event.type}, ${event.projectId}, ${event.correlationId}, ${tx.json(event.payload as Json)})`;
   }
 
   async get(id: string): Promise<EventRow | null> {

@@ -146,9 +146,10 @@ export class ExecutionsStore {
 
   /**
    * Creates (or updates the config of) the project and inserts its new execution at version 0.
-   * A project that already has a live execution is refused with `project_running`.
+   * A project that already has a live execution is refused with `project_running`. `alsoInTransaction`
+   * runs inside the same transaction.
    */
-  async create(execution: NewExecution): Promise<ExecutionRecord> {
+  async create(execution: NewExecution, alsoInTransaction?: (tx: Sql) => Promise<void>): Promise<ExecutionRecord> {
     try {
       return await this.sql.begin(async (tx) => {
         await tx`
@@ -179,10 +180,12 @@ export class ExecutionsStore {
             p.results as never,
           ],
         );
+        // E.g. the event that starts it: both exist or neither does.
+        if (alsoInTransaction) await alsoInTransaction(tx as unknown as Sql);
         return toRecord(rows[0]!);
       });
     } catch (error) {
-      if ((error as { code?: string }).code === '23505') {
+      if ((error as { code?: string }).code === '23505' && (error as { constraint_name?: string }).constraint_name === 'executions_one_live_idx') {
         throw new ExecutionStoreError('project_running', `project ${execution.projectId} already has a live execution`, {
           tenant: execution.tenant,
           projectId: execution.projectId,
