@@ -1,0 +1,10 @@
+// The repository cache: per-tenant clones kept current by clone/fetch, with per-call credentials
+// that never touch disk, validated paths, and classified, secret-free errors.
+export { RepoCache } from './repo-cache.js';
+export type { EnsureRequest, EnsureResult, ProjectRef, RepoCacheOptions, TenantSize } from './repo-cache.js';
+export { projectPaths, isValidProjectId, isValidTenant } from './project-paths.js';
+export type { ProjectPaths } from './project-paths.js';
+export { assertRemoteUrl, credentialEnv, DEFAULT_GIT_USERNAME, redactUrl } from './git-credentials.js';
+export type { GitCredentials } from './git-credentials.js';
+export { classifyGitFailure, RepoError } from './git-errors.js';
+export type { GitFailure, RepoErrorCode } from './git-errors.js';

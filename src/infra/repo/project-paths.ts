@@ -1,0 +1,39 @@
+// Where a project's clone lives: <root>/<tenant>/<project>/repo, with every component validated so
+// that no input can reach outside the cache root or into another tenant's directory.
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { RepoError } from './git-errors.js';
+
+const TENANT = /^[A-Za-z0-9_-]{1,64}$/;
+const PROJECT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+export interface ProjectPaths {
+  projectDir: string;
+  repoDir: string;
+}
+
+export function isValidTenant(tenant: unknown): tenant is string {
+  return typeof tenant === 'string' && TENANT.test(tenant);
+}
+
+export function isValidProjectId(projectId: unknown): projectId is string {
+  return typeof projectId === 'string' && PROJECT.test(projectId) && !projectId.includes('..');
+}
+
+export function projectPaths(root: string, tenant: string, projectId: string): ProjectPaths {
+  if (typeof root !== 'string' || !isAbsolute(root)) throw invalid('root', root, 'must be an absolute path');
+  if (!isValidTenant(tenant)) throw invalid('tenant', tenant, 'must match [A-Za-z0-9_-]{1,64}');
+  if (!isValidProjectId(projectId)) throw invalid('projectId', projectId, 'must match [A-Za-z0-9][A-Za-z0-9._-]{0,127} without ".."');
+  const base = resolve(root);
+  const projectDir = resolve(base, tenant, projectId);
+  // Belt and braces over the patterns: exactly two components below the root.
+  const rel = relative(base, projectDir);
+  if (!rel || isAbsolute(rel) || rel.startsWith('..') || rel.split(sep).length !== 2) {
+    throw invalid('projectId', projectId, 'leads outside the cache root');
+  }
+  return { projectDir, repoDir: join(projectDir, 'repo') };
+}
+
+function invalid(field: string, value: unknown, reason: string): RepoError {
+  const shown = typeof value === 'string' ? JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value) : String(value);
+  return new RepoError('invalid_path', `${field} ${shown} ${reason}`, { field });
+}
