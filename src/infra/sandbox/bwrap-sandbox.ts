@@ -1,0 +1,305 @@
+// The 'local' sandbox driver: each command runs under bubblewrap (read-only host, private /tmp and
+// pid namespace, the checkout bound at /workspace) inside per-project cgroup v1 limits.
+import { readdir, readlink, stat } from 'node:fs/promises';
+import { posix } from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+import type { Logger } from 'pino';
+import {
+  cgroupDirs,
+  cgroupsUsable,
+  createChildCgroup,
+  createProjectCgroup,
+  killCgroup,
+  listProjectCgroups,
+  oomCounters,
+  procsFiles,
+  removeCgroupTree,
+  setMemoryLimit,
+  type CgroupDirs,
+} from './cgroup-v1.js';
+import { DEFAULT_MAX_OUTPUT_BYTES, OutputCollector } from './output-collector.js';
+import {
+  SandboxError,
+  WORKSPACE,
+  sandboxName,
+  type EnsureResult,
+  type ExecOptions,
+  type ExecResult,
+  type ProjectSandbox,
+  type Sandbox,
+  type SandboxHealth,
+  type SandboxSpec,
+} from './sandbox.js';
+import { checkTools } from './tool-check.js';
+
+export interface BwrapSandboxOptions {
+  /** Prefix of sandbox names and of the cgroup directory holding this runner's groups. */
+  prefix?: string;
+  bwrapPath?: string;
+  cgroupRoot?: string;
+  log?: Logger;
+}
+
+/** Joins the command's cgroups before exec'ing bwrap, so nothing it starts ever runs outside them. */
+const WRAPPER = 'for f in $DEVTEAM_CGROUP_PROCS; do echo $$ > "$f" || exit 125; done; exec "$@"';
+/** The runner's environment holds secrets: commands get only this plus their own env. */
+const BASE_ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/tmp', LANG: 'C.UTF-8' };
+
+/** Host directories that the sandbox never sees as the host's own. */
+const NOT_FROM_HOST = new Set(['dev', 'proc', 'tmp', WORKSPACE.slice(1)]);
+
+/**
+ * The host's root, read-only, entry by entry: `--ro-bind / /` cannot host the WORKSPACE mount point
+ * when the host has no such directory, so the sandbox's root is bwrap's own tmpfs (made read-only
+ * after the mounts) with each top-level entry bound or symlinked (merged-usr /bin -> usr/bin).
+ */
+async function hostRootArgs(): Promise<string[]> {
+  const args: string[] = [];
+  for (const entry of await readdir('/', { withFileTypes: true })) {
+    if (NOT_FROM_HOST.has(entry.name)) continue;
+    const path = `/${entry.name}`;
+    if (entry.isSymbolicLink()) args.push('--symlink', await readlink(path), path);
+    else args.push('--ro-bind', path, path);
+  }
+  return args;
+}
+
+type KillReason = 'timeout' | 'cancelled';
+
+interface RunningExec {
+  kill(reason: KillReason): Promise<void>;
+}
+
+interface Project {
+  spec: SandboxSpec;
+  name: string;
+  dirs: CgroupDirs | undefined;
+  /** Whether the project's memory limit covers its command groups; otherwise each gets its own. */
+  hierarchical: boolean;
+  running: Set<RunningExec>;
+  lastActivity: number;
+  removed: boolean;
+}
+
+export class BwrapSandbox implements Sandbox {
+  readonly driver = 'local' as const;
+  /** False when cgroups cannot be written here: commands then run isolated but without limits. */
+  limitsEnforced = false;
+  private readonly prefix: string;
+  private readonly bwrapPath: string;
+  private readonly cgroupRoot: string;
+  private readonly log: Logger | undefined;
+  private readonly projects = new Map<string, Project>();
+  private ready: Promise<void> | undefined;
+  private execCounter = 0;
+
+  constructor(options: BwrapSandboxOptions = {}) {
+    this.prefix = options.prefix ?? 'devteam';
+    this.bwrapPath = options.bwrapPath ?? 'bwrap';
+    this.cgroupRoot = options.cgroupRoot ?? '/sys/fs/cgroup';
+    this.log = options.log;
+  }
+
+  async ensure(spec: SandboxSpec): Promise<EnsureResult> {
+    const name = sandboxName(this.prefix, spec.tenant, spec.projectId);
+    const workspaceIsDir = await stat(spec.workspace).then((s) => s.isDirectory(), () => false);
+    if (!workspaceIsDir) throw new SandboxError('invalid_sandbox_spec', 'workspace is not an existing directory', { workspace: spec.workspace });
+    await this.checkReady();
+    const known = this.projects.get(name);
+    if (known) {
+      known.lastActivity = Date.now();
+      return { sandbox: this.handle(known), reused: true };
+    }
+    const project: Project = { spec, name, dirs: undefined, hierarchical: false, running: new Set(), lastActivity: Date.now(), removed: false };
+    if (this.limitsEnforced) {
+      const dirs = cgroupDirs(this.cgroupRoot, this.prefix, name);
+      try {
+        // A leftover group from a previous run may hold command groups, which would block use_hierarchy.
+        await removeCgroupTree(dirs);
+        project.hierarchical = await createProjectCgroup(dirs, spec.limits);
+      } catch (error) {
+        throw new SandboxError('sandbox_failed', 'could not create the project cgroups', { name }, { cause: error });
+      }
+      project.dirs = dirs;
+    }
+    this.projects.set(name, project);
+    return { sandbox: this.handle(project), reused: false };
+  }
+
+  async remove(tenant: string, projectId: string): Promise<void> {
+    const name = sandboxName(this.prefix, tenant, projectId);
+    const project = this.projects.get(name);
+    this.projects.delete(name);
+    if (project) {
+      project.removed = true;
+      await Promise.all([...project.running].map((r) => r.kill('cancelled')));
+    }
+    // Also covers groups left by a previous run of this runner, which only the filesystem knows.
+    if (this.limitsEnforced || project?.dirs) await removeCgroupTree(cgroupDirs(this.cgroupRoot, this.prefix, name));
+  }
+
+  async reapIdle(idleMs: number): Promise<string[]> {
+    const cutoff = Date.now() - idleMs;
+    const idle = [...this.projects.values()].filter((p) => p.running.size === 0 && p.lastActivity < cutoff);
+    for (const p of idle) await this.remove(p.spec.tenant, p.spec.projectId);
+    return idle.map((p) => p.name);
+  }
+
+  async list(): Promise<string[]> {
+    const names = new Set(this.projects.keys());
+    for (const name of await listProjectCgroups(this.cgroupRoot, this.prefix)) names.add(name);
+    return [...names].sort();
+  }
+
+  async close(): Promise<void> {
+    // No timers of our own: every timeout is cleared when its command ends.
+  }
+
+  /** Checks once that bwrap can start a sandbox here and whether cgroups can be used. */
+  private checkReady(): Promise<void> {
+    this.ready ??= this.probe().catch((error: unknown) => {
+      this.ready = undefined;
+      throw error;
+    });
+    return this.ready;
+  }
+
+  private async probe(): Promise<void> {
+    const result = await execa(this.bwrapPath, ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--unshare-pid', '--die-with-parent', '--', 'true'], {
+      reject: false,
+      extendEnv: false,
+      env: BASE_ENV,
+      stdin: 'ignore',
+      timeout: 15_000,
+    });
+    if (result.exitCode !== 0) {
+      const reason = result.failed && result.exitCode === undefined ? result.shortMessage : result.stderr;
+      throw new SandboxError('sandbox_unavailable', `bubblewrap cannot start a sandbox: ${String(reason).slice(0, 500)}`, { bwrapPath: this.bwrapPath });
+    }
+    this.limitsEnforced = await cgroupsUsable(this.cgroupRoot, this.prefix);
+    if (!this.limitsEnforced) {
+      this.log?.warn({ cgroupRoot: this.cgroupRoot }, 'cgroup v1 is not writable here: local sandboxes run without cpu/memory/pids limits');
+    }
+  }
+
+  private handle(project: Project): ProjectSandbox {
+    const exec = (argv: readonly string[], options: ExecOptions) => this.exec(project, argv, options);
+    return {
+      driver: this.driver,
+      name: project.name,
+      tenant: project.spec.tenant,
+      projectId: project.spec.projectId,
+      exec,
+      health: (): Promise<SandboxHealth> => checkTools((argv) => exec(argv, { timeoutMs: 15_000 })),
+    };
+  }
+
+  private async bwrapArgs(project: Project, options: ExecOptions): Promise<string[]> {
+    const cwd = options.cwd ? posix.resolve(WORKSPACE, options.cwd) : WORKSPACE;
+    const args = [...(await hostRootArgs()), '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp'];
+    args.push('--bind', project.spec.workspace, WORKSPACE, '--remount-ro', '/', '--chdir', cwd);
+    // The network stays shared: agents reach a model server on the host's loopback.
+    args.push('--unshare-pid', '--unshare-ipc', '--unshare-uts', '--die-with-parent', '--new-session');
+    args.push('--unsetenv', 'DEVTEAM_CGROUP_PROCS');
+    for (const [key, value] of Object.entries(options.env ?? {})) args.push('--setenv', key, value);
+    return args;
+  }
+
+  private async exec(project: Project, argv: readonly string[], options: ExecOptions): Promise<ExecResult> {
+    const started = Date.now();
+    const maxBytes = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+    const stdout = new OutputCollector('stdout', options.onLine, maxBytes);
+    const stderr = new OutputCollector('stderr', options.onLine, maxBytes);
+    const result = (outcome: ExecResult['outcome'], exitCode: number | null): ExecResult => ({
+      exitCode,
+      outcome,
+      stdout: stdout.text,
+      stderr: stderr.text,
+      truncated: stdout.truncated || stderr.truncated,
+      durationMs: Date.now() - started,
+    });
+    if (options.signal?.aborted || project.removed) return result('cancelled', null);
+    if (argv.length === 0) throw new SandboxError('invalid_sandbox_spec', 'empty command');
+
+    project.lastActivity = Date.now();
+    let dirs: CgroupDirs | undefined;
+    if (project.dirs) {
+      const n = ++this.execCounter;
+      dirs = cgroupDirs(this.cgroupRoot, this.prefix, project.name, `exec-${n}`);
+      try {
+        await createChildCgroup(dirs);
+        if (!project.hierarchical) await setMemoryLimit(dirs.memory, project.spec.limits.memoryMb);
+      } catch (error) {
+        await removeCgroupTree(dirs).catch(() => undefined);
+        if (project.removed) return result('cancelled', null);
+        throw new SandboxError('sandbox_failed', 'could not create the command cgroup', { name: project.name }, { cause: error });
+      }
+    }
+    // The kernel counts a hit limit (failcnt) where the limit is, but the kill (oom_kill) in the
+    // group of the killed task: the command's own group, which starts at zero.
+    const limitDir = project.hierarchical ? project.dirs?.memory : dirs?.memory;
+    const failcntBefore = limitDir ? (await oomCounters(limitDir)).failcnt : 0;
+
+    const child: ResultPromise = execa('/bin/sh', ['-c', WRAPPER, 'sandbox', this.bwrapPath, ...(await this.bwrapArgs(project, options)), '--', ...argv], {
+      buffer: false,
+      reject: false,
+      extendEnv: false,
+      env: { ...BASE_ENV, DEVTEAM_CGROUP_PROCS: dirs ? procsFiles(dirs).join(' ') : '' },
+      stdin: 'ignore',
+      detached: true,
+      killSignal: 'SIGKILL',
+    });
+    child.stdout?.on('data', (chunk: Buffer) => stdout.push(chunk));
+    child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk));
+
+    let killedFor: KillReason | undefined;
+    const running: RunningExec = {
+      kill: async (reason) => {
+        killedFor ??= reason;
+        if (child.pid) {
+          try {
+            process.kill(-child.pid, 'SIGKILL');
+          } catch {
+            // The group is already gone.
+          }
+        }
+        if (dirs) await killCgroup(dirs);
+        await child.catch(() => undefined);
+      },
+    };
+    project.running.add(running);
+    const timer = setTimeout(() => void running.kill('timeout'), options.timeoutMs);
+    const onAbort = () => void running.kill('cancelled');
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    // remove() may have run while this command was being set up, before it was registered.
+    if (project.removed || options.signal?.aborted) void running.kill('cancelled');
+
+    try {
+      const done = await child;
+      stdout.end();
+      stderr.end();
+      if (killedFor) return result(killedFor, null);
+      if (done.exitCode === 125 && dirs && /cgroup\.procs/.test(stderr.text)) {
+        throw new SandboxError('sandbox_failed', 'could not move the command into its cgroups', { name: project.name });
+      }
+      // bwrap reports a child killed by signal N as exit 128+N.
+      const sigkilled = done.signal === 'SIGKILL' || done.exitCode === 137;
+      if (sigkilled && dirs && limitDir) {
+        const own = await oomCounters(dirs.memory);
+        const limit = await oomCounters(limitDir);
+        if (own.oomKill > 0 || own.failcnt > 0 || limit.failcnt > failcntBefore) return result('oom', null);
+      }
+      if (done.exitCode === undefined && !done.signal) {
+        throw new SandboxError('sandbox_failed', `could not start the sandbox: ${done.shortMessage ?? 'unknown error'}`, { name: project.name });
+      }
+      return result('completed', done.signal ? null : (done.exitCode ?? null));
+    } finally {
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+      // Whatever the command left running in the background dies with it.
+      if (dirs) await removeCgroupTree(dirs).catch((error: unknown) => this.log?.warn({ err: error, name: project.name }, 'could not remove a command cgroup'));
+      project.running.delete(running);
+      project.lastActivity = Date.now();
+    }
+  }
+}
