@@ -22,3 +22,8 @@ export type {
 export { DEFAULT_MAX_OUTPUT_BYTES, OutputCollector } from './output-collector.js';
 export { checkTools, parseToolCheck, toolCheckArgv } from './tool-check.js';
 export type { RunForToolCheck } from './tool-check.js';
+export { BwrapSandbox } from './bwrap-sandbox.js';
+export type { BwrapSandboxOptions } from './bwrap-sandbox.js';
+export { DockerSandbox } from './docker-sandbox.js';
+export type { DockerSandboxOptions } from './docker-sandbox.js';
+export { parseOomKills } from './docker-exec.js';
