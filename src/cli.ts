@@ -6,6 +6,8 @@ import { ConfigError, isDistributed, loadConfig, parseApiKeys, SETTINGS, type Co
 import { migrate, migrationStatus, openDatabase } from './infra/db/index.js';
 import { createLogger, redactText, SecretRegistry, type Logger } from './infra/log.js';
 import { startRuntime, type Roles } from './runtime.js';
+import { formatDoctor, runDoctor } from './infra/doctor/index.js';
+import { createSandbox } from './infra/sandbox/index.js';
 
 const EXIT_CONFIG = 2;
 
@@ -89,8 +91,22 @@ async function runMigrate(flags: { to?: string; status?: boolean } & Record<stri
   }
 }
 
+async function runDoctorCommand(flags: { json?: boolean } & Record<string, unknown>): Promise<void> {
+  const config = configFrom(flags);
+  // No logger: the report is the output; a sandbox that cannot start is a line in it.
+  const sandbox = createSandbox({ driver: config.sandbox, image: config.sandboxImage, network: config.sandboxNetwork, binds: config.sandboxBinds, prefix: 'devteam-doctor' });
+  try {
+    const report = await runDoctor({ driver: config.sandbox, sandbox });
+    process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : formatDoctor(report));
+    process.exitCode = report.ok ? 0 : 1;
+  } finally {
+    await sandbox?.close();
+  }
+}
+
 const ALL = Object.keys(SETTINGS) as SettingKey[];
 const DB_ONLY: SettingKey[] = ['databaseUrl', 'dataDir', 'logLevel'];
+const SANDBOX_ONLY: SettingKey[] = ['sandbox', 'sandboxImage', 'sandboxNetwork', 'sandboxBinds', 'logLevel'];
 
 const program = new Command('devteam')
   .description('DevTeam Runner: works through a repository task list with a coding agent, verifies, merges and pushes.')
@@ -113,6 +129,14 @@ withSettings(
     .option('--status', 'list applied, pending and unknown migrations'),
   DB_ONLY,
 ).action((flags) => runMigrate(flags));
+
+withSettings(
+  program
+    .command('doctor')
+    .description('report git, node/npm, the docker engine, bubblewrap and agent CLIs on the host and inside the sandbox; exit 1 when a required one is missing')
+    .option('--json', 'print the report as JSON'),
+  SANDBOX_ONLY,
+).action((flags) => runDoctorCommand(flags));
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof ConfigError) {

@@ -1,7 +1,8 @@
 // Builds the process from the config: the database (Postgres or embedded PGlite), the queue and
 // lease (Redis or in-process), then the API and/or the worker. Shutdown closes all of it in order.
+import { resolve } from 'node:path';
 import { isDistributed, parseApiKeys, type Config } from './config.js';
-import { defaultRegistry, EVENTS_QUEUE, OutboxDispatcher, startEventWorker, type EventJob } from './actors/index.js';
+import { defaultRegistry, EVENTS_QUEUE, Janitor, OutboxDispatcher, startEventWorker, type EventJob } from './actors/index.js';
 import { startHttpServer, type HttpServer } from './http/index.js';
 import { EventsStore, ExecutionsStore, migrate, openDatabase, type Database } from './infra/db/index.js';
 import { PROJECT_MACHINE_ID, PROJECT_MACHINE_VERSION } from './machines/index.js';
@@ -9,6 +10,8 @@ import type { Logger } from './infra/log.js';
 import { BullmqQueue, MemoryQueue, type Consumer, type Queue } from './infra/queue/index.js';
 import { MemoryLease, RedisLease, type Lease } from './infra/lease/index.js';
 import { MemoryKv, RedisKv, type Kv } from './infra/kv/index.js';
+import { RepoCache } from './infra/repo/index.js';
+import { createSandbox } from './infra/sandbox/index.js';
 
 export interface Roles {
   api: boolean;
@@ -66,6 +69,21 @@ export async function startRuntime(config: Config, roles: Roles, log: Logger): P
       });
       const c = consumer;
       closers.push({ name: 'worker', close: () => c.close(config.shutdownTimeoutMs) });
+
+      // The workspaces of this host: repository caches and project sandboxes, swept when idle.
+      const repos = new RepoCache({ root: repoCacheRoot(config), timeoutMs: config.gitTimeoutMs, log });
+      const sandbox = createSandbox({
+        driver: config.sandbox,
+        image: config.sandboxImage,
+        network: config.sandboxNetwork,
+        binds: config.sandboxBinds,
+        log,
+      });
+      if (sandbox) closers.push({ name: 'sandbox', close: () => sandbox.close() });
+      else log.warn('DEVTEAM_SANDBOX=none: agents and builds run on this host without isolation or limits');
+      const janitor = new Janitor({ sandbox, repos, sandboxIdleMs: config.sandboxIdleMs, repoUnusedMs: config.repoCacheUnusedMs, log });
+      janitor.start();
+      closers.push({ name: 'janitor', close: () => janitor.stop() });
     }
 
     let http: HttpServer | null = null;
@@ -121,4 +139,9 @@ export async function startRuntime(config: Config, roles: Roles, log: Logger): P
     await stopAll();
     throw error;
   }
+}
+
+/** Where repository caches live: DEVTEAM_REPO_CACHE_DIR, or <data dir>/repos. */
+export function repoCacheRoot(config: Config): string {
+  return resolve(config.repoCacheDir ?? resolve(config.dataDir, 'repos'));
 }

@@ -4,3 +4,4 @@ export { devteamAutomation, DEVTEAM_AUTOMATION, PIPELINE } from './devteam-autom
 export { startEventWorker, handleEventJob, type EventWorkerDeps } from './event-worker.js';
 export { OutboxDispatcher, type OutboxDeps } from './outbox-dispatcher.js';
 export { defaultRegistry } from './workflows.js';
+export { Janitor, type JanitorOptions, type SweepResult } from './janitor.js';

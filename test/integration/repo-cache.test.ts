@@ -6,33 +6,10 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RepoCache, RepoError } from '../../src/infra/repo/index.js';
 import { startGitHttpServer, startHangingServer, type TestServer } from '../support/git-http-server.js';
+import { createRemote, git, GIT_ENV } from '../support/git-remote.js';
 import { tempDir } from '../support/services.js';
 
 const TOKEN = 'ghp_TestToken_5f1c2b9a7e';
-const GIT_ENV = { GIT_TERMINAL_PROMPT: '0', GIT_CONFIG_NOSYSTEM: '1', LC_ALL: 'C' };
-
-async function git(cwd: string, ...args: string[]): Promise<string> {
-  const { stdout } = await execa('git', ['-c', 'user.name=Test', '-c', 'user.email=test@example.com', ...args], { cwd, env: GIT_ENV });
-  return stdout.trim();
-}
-
-/** A bare remote under `dir` plus a working clone that commits and pushes to it. */
-async function createRemote(dir: string, name: string): Promise<{ bare: string; commit(file: string): Promise<string> }> {
-  const bare = join(dir, `${name}.git`);
-  const work = join(dir, `${name}-work`);
-  await execa('git', ['init', '--quiet', '--bare', '--initial-branch=main', bare], { env: GIT_ENV });
-  await execa('git', ['init', '--quiet', '--initial-branch=main', work], { env: GIT_ENV });
-  await git(work, 'remote', 'add', 'origin', bare);
-  const commit = async (file: string) => {
-    await writeFile(join(work, file), `${file} ${Date.now()} ${Math.random()}\n`);
-    await git(work, 'add', file);
-    await git(work, 'commit', '--quiet', '-m', `add ${file}`);
-    await git(work, 'push', '--quiet', 'origin', 'main');
-    return git(work, 'rev-parse', 'HEAD');
-  };
-  return { bare, commit };
-}
-
 function capturedLog(): { log: pino.Logger; text(): string } {
   const chunks: string[] = [];
   const stream = new Writable({

@@ -27,3 +27,4 @@ export type { BwrapSandboxOptions } from './bwrap-sandbox.js';
 export { DockerSandbox } from './docker-sandbox.js';
 export type { DockerSandboxOptions } from './docker-sandbox.js';
 export { parseOomKills } from './docker-exec.js';
+export { createSandbox, type SandboxSettings } from './create-sandbox.js';

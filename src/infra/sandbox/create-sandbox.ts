@@ -1,0 +1,34 @@
+// Picks the sandbox driver named by the configuration (DEVTEAM_SANDBOX).
+import type { Logger } from 'pino';
+import { BwrapSandbox } from './bwrap-sandbox.js';
+import { DockerSandbox } from './docker-sandbox.js';
+import type { Sandbox, SandboxDriverName } from './sandbox.js';
+
+export interface SandboxSettings {
+  driver: SandboxDriverName;
+  image: string;
+  network: string;
+  /** `host:container[,…]`, mounted read-only. */
+  binds?: string;
+  prefix?: string;
+  log?: Logger;
+}
+
+/** The configured driver, or null for "none" (commands run on the host without isolation). */
+export function createSandbox(settings: SandboxSettings): Sandbox | null {
+  const prefix = settings.prefix ?? 'devteam';
+  switch (settings.driver) {
+    case 'docker':
+      return new DockerSandbox({
+        image: settings.image,
+        network: settings.network,
+        binds: settings.binds ? settings.binds.split(',').map((b) => `${b}:ro`) : [],
+        prefix,
+        log: settings.log,
+      });
+    case 'local':
+      return new BwrapSandbox({ prefix, log: settings.log });
+    case 'none':
+      return null;
+  }
+}
