@@ -46,6 +46,7 @@ try {
     const coldEnsure: number[] = [];
     const reuse: number[] = [];
     const reuseEnsure: number[] = [];
+    let memoryProof = '';
     const limits = { cpus: 1, memoryMb: 1024 };
     try {
       for (let i = 0; i < RUNS; i++) {
@@ -75,6 +76,13 @@ try {
         );
         reuseEnsure.push(ensured);
       }
+      // Proof that the memory limit holds: 1.5 GiB of touched pages under a 1 GiB limit.
+      const { sandbox: project } = await sandbox.ensure(spec);
+      const hog = 'const a = []; for (let i = 0; i < 24; i++) a.push(Buffer.alloc(64 << 20, 1)); console.log("survived")';
+      const t0 = performance.now();
+      const oom = await project.exec(['node', '--max-old-space-size=4096', '-e', hog], { timeoutMs: 60_000 });
+      const after = await project.exec(['echo', 'alive'], { timeoutMs: 10_000 });
+      memoryProof = `memory limit 1024 MiB: a 1536 MiB allocation ended "${oom.outcome}" (exit ${oom.exitCode}) after ${(performance.now() - t0).toFixed(0)} ms; next command: ${after.outcome} "${after.stdout.trim()}"`;
     } finally {
       for (let i = 0; i < RUNS; i++) await sandbox.remove('bench', `cold-${i}`);
       await sandbox.close();
@@ -86,6 +94,7 @@ try {
     console.log(summary('reuse: ensure + exec true', reuse, 30));
     console.log(verdict('cold start', cold, 2_000));
     console.log(verdict('reuse', reuse, 100));
+    console.log(`  ${memoryProof}`);
   }
 } finally {
   await rm(workspace, { recursive: true, force: true });
