@@ -96,6 +96,24 @@ export const SETTINGS = {
     schema: positiveInt.default(14 * 24 * 60 * 60_000),
   },
   gitTimeoutMs: { env: 'DEVTEAM_GIT_TIMEOUT_MS', flag: '--git-timeout-ms <ms>', doc: 'timeout of one clone or fetch', schema: positiveInt.default(120_000) },
+  leaseTtlMs: {
+    env: 'DEVTEAM_LEASE_TTL_MS',
+    flag: '--lease-ttl-ms <ms>',
+    doc: "how long a worker's ownership of a project lasts without renewal; a crashed owner is replaced after it",
+    schema: z.coerce.number().int().min(1_000).max(600_000).default(15_000),
+  },
+  reconcileMs: {
+    env: 'DEVTEAM_RECONCILE_MS',
+    flag: '--reconcile-ms <ms>',
+    doc: 'how often a worker looks for live projects that nobody drives (crash takeover, resume)',
+    schema: z.coerce.number().int().min(50).max(60_000).default(1_000),
+  },
+  maxProjects: {
+    env: 'DEVTEAM_MAX_PROJECTS',
+    flag: '--max-projects <n>',
+    doc: 'projects one worker process drives at once',
+    schema: positiveInt.max(1024).default(8),
+  },
   logLevel: {
     env: 'LOG_LEVEL',
     flag: '--log-level <level>',

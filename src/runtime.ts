@@ -1,8 +1,21 @@
 // Builds the process from the config: the database (Postgres or embedded PGlite), the queue and
 // lease (Redis or in-process), then the API and/or the worker. Shutdown closes all of it in order.
 import { resolve } from 'node:path';
+import type { InspectionEvent } from 'xstate';
 import { isDistributed, parseApiKeys, type Config } from './config.js';
-import { defaultRegistry, EVENTS_QUEUE, Janitor, OutboxDispatcher, startEventWorker, type EventJob } from './actors/index.js';
+import {
+  defaultRegistry,
+  EVENTS_QUEUE,
+  EXECUTIONS_CHANNEL,
+  Janitor,
+  OutboxDispatcher,
+  ProjectHost,
+  productionSteps,
+  startEventWorker,
+  type EventJob,
+} from './actors/index.js';
+import { MemoryBus, RedisBus, type Bus } from './infra/bus/index.js';
+import { initializeBodySchema } from './http/index.js';
 import { startHttpServer, type HttpServer } from './http/index.js';
 import { EventsStore, ExecutionsStore, migrate, openDatabase, type Database } from './infra/db/index.js';
 import { PROJECT_MACHINE_ID, PROJECT_MACHINE_VERSION } from './machines/index.js';
@@ -25,7 +38,12 @@ export interface Runtime {
   stop(): Promise<void>;
 }
 
-export async function startRuntime(config: Config, roles: Roles, log: Logger): Promise<Runtime> {
+export interface RuntimeOptions {
+  /** Receives every XState inspection event of the project actors (`--inspect`). */
+  inspect?: (event: InspectionEvent) => void;
+}
+
+export async function startRuntime(config: Config, roles: Roles, log: Logger, options: RuntimeOptions = {}): Promise<Runtime> {
   const distributed = isDistributed(config);
   const closers: Array<{ name: string; close: () => Promise<void> | void }> = [];
   const stopAll = async () => {
@@ -51,6 +69,9 @@ export async function startRuntime(config: Config, roles: Roles, log: Logger): P
     closers.push({ name: 'queue', close: () => queue.close() });
     const lease: Lease = distributed ? new RedisLease({ url: config.redisUrl!, prefix: config.redisPrefix }) : new MemoryLease();
     closers.push({ name: 'lease', close: () => lease.close() });
+    const bus: Bus = distributed ? new RedisBus({ url: config.redisUrl!, prefix: config.redisPrefix, log }) : new MemoryBus({ log });
+    closers.push({ name: 'bus', close: () => bus.close() });
+    const notifyExecution = (notice: { executionId: string; status: string }) => bus.publish(EXECUTIONS_CHANNEL, JSON.stringify(notice));
     const kv: Kv = distributed ? new RedisKv({ url: config.redisUrl!, prefix: config.redisPrefix }) : new MemoryKv();
     closers.push({ name: 'kv', close: () => kv.close() });
 
@@ -81,6 +102,24 @@ export async function startRuntime(config: Config, roles: Roles, log: Logger): P
       });
       if (sandbox) closers.push({ name: 'sandbox', close: () => sandbox.close() });
       else log.warn('DEVTEAM_SANDBOX=none: agents and builds run on this host without isolation or limits');
+      const projects = new ProjectHost({
+        executions,
+        lease,
+        bus,
+        log,
+        leaseTtlMs: config.leaseTtlMs,
+        reconcileMs: config.reconcileMs,
+        maxProjects: config.maxProjects,
+        inspect: options.inspect,
+        steps: async (record) => {
+          const stored = await executions.projectConfig(record.tenant, record.projectId);
+          const parsed = initializeBodySchema.safeParse(stored);
+          if (!parsed.success) throw new Error(`project ${record.projectId} has an invalid stored configuration: ${parsed.error.message}`);
+          return productionSteps({ repos, sandbox, env: process.env }, { tenant: record.tenant, projectId: record.projectId, config: parsed.data });
+        },
+      });
+      await projects.start();
+      closers.push({ name: 'projects', close: () => projects.stop() });
       const janitor = new Janitor({ sandbox, repos, sandboxIdleMs: config.sandboxIdleMs, repoUnusedMs: config.repoCacheUnusedMs, log });
       janitor.start();
       closers.push({ name: 'janitor', close: () => janitor.stop() });
@@ -105,6 +144,7 @@ export async function startRuntime(config: Config, roles: Roles, log: Logger): P
           executions,
           queue,
           kv,
+          notifyExecution,
           log,
           bodyLimit: config.bodyLimit,
           apiKeys: parseApiKeys(config.apiKeys),

@@ -28,8 +28,8 @@ export interface ControlRoutesDeps {
   executions: ExecutionsStore;
   log: Logger;
   apiKeys: ReadonlyMap<string, string>;
-  /** Tells the owning worker (or wakes one) after a command was stored; failures are logged, not fatal. */
-  onCommand?: (applied: AppliedCommand) => Promise<void>;
+  /** Tells the owning worker (or wakes one) that an execution changed; failures are logged, not fatal. */
+  notifyExecution?: (notice: { executionId: string; status: string }) => Promise<void>;
 }
 
 export function registerControlRoutes(app: TemplatedApp, deps: ControlRoutesDeps, inFlight: InFlight): void {
@@ -73,6 +73,10 @@ async function control(exchange: Exchange, command: ProjectCommand, authorizatio
   };
   const log = deps.log.child({ projectId, executionId: applied.executionId, tenant });
   log.info({ command, from: decided.from, status: applied.status }, 'control command applied');
-  if (deps.onCommand) await deps.onCommand(applied).catch((err) => log.warn({ err, command }, 'could not notify the owning worker; it will see the change on its next write'));
+  if (deps.notifyExecution) {
+    await deps
+      .notifyExecution({ executionId: applied.executionId, status: applied.status })
+      .catch((err) => log.warn({ err, command }, 'could not notify the owning worker; it will see the change on its next write'));
+  }
   exchange.json(202, { projectId, executionId: applied.executionId, command, from: decided.from, status: applied.status, version: applied.version });
 }

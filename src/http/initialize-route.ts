@@ -33,6 +33,8 @@ export interface InitializeRouteDeps {
   bodyLimit: number;
   apiKeys: ReadonlyMap<string, string>;
   enqueueTimeoutMs?: number;
+  /** Wakes a worker to drive the new execution at once (otherwise its next poll finds it). */
+  notifyExecution?: (notice: { executionId: string; status: string }) => Promise<void>;
 }
 
 interface Remembered {
@@ -107,6 +109,7 @@ async function initialize(
     throw error;
   }
   const enqueued = await dispatchCommitted(deps.queue, { eventId, type: DEVTEAM_AUTOMATION, projectId: body.projectId, correlationId }, log, deps.enqueueTimeoutMs);
+  await deps.notifyExecution?.({ executionId, status: 'running' }).catch((err) => log.warn({ err }, 'could not wake a worker; the next poll finds the execution'));
   log.info({ enqueued, agent: body.agent.preset }, 'automation initialized');
   const location = statusLocation(body.projectId);
   exchange.json(202, { executionId, eventId, projectId: body.projectId, correlationId, status: 'running' }, { location, 'x-correlation-id': correlationId });

@@ -274,6 +274,21 @@ export class ExecutionsStore {
     });
   }
 
+  /** Executions that need a driver (running or stopping), least recently written first. */
+  async needingDriver(limit: number): Promise<Array<{ id: string; tenant: string; projectId: string }>> {
+    return this.sql.unsafe<Array<{ id: string; tenant: string; projectId: string }>>(
+      `SELECT id, tenant, project_id AS "projectId" FROM executions WHERE status IN ('running', 'stopping') ORDER BY updated_at LIMIT $1`,
+      [limit],
+      PREPARED,
+    );
+  }
+
+  /** The project's stored configuration (the validated initialize body, no secrets). */
+  async projectConfig(tenant: string, projectId: string): Promise<Record<string, unknown> | null> {
+    const rows = await this.sql`SELECT config FROM projects WHERE tenant = ${tenant} AND project_id = ${projectId}`;
+    return (rows[0]?.config as Record<string, unknown> | undefined) ?? null;
+  }
+
   /** Loads an execution for running it; a snapshot of a machine version this build does not know is refused. */
   async load(executionId: string): Promise<ExecutionRecord> {
     const record = await this.get(executionId);

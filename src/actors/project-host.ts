@@ -1,0 +1,130 @@
+// The project actors of one worker process: finds live executions nobody drives (new ones,
+// resumed ones, ones whose worker died) and drives up to `maxProjects` of them at once. Control
+// commands reach a driven project through the bus, so pause takes effect at once.
+import type { InspectionEvent } from 'xstate';
+import type { Bus } from '../infra/bus/index.js';
+import type { ExecutionRecord, ExecutionsStore } from '../infra/db/index.js';
+import type { Lease } from '../infra/lease/index.js';
+import type { Logger } from '../infra/log.js';
+import { ProjectRun } from './project-run.js';
+import type { ProjectSteps } from './project-steps.js';
+
+export const EXECUTIONS_CHANNEL = 'executions';
+const FAILED_RETRY_MS = 30_000;
+
+/** What the API publishes after storing a command or a new execution. */
+export interface ExecutionNotice {
+  executionId: string;
+  status: string;
+}
+
+export interface ProjectHostOptions {
+  executions: ExecutionsStore;
+  lease: Lease;
+  bus: Bus;
+  log: Logger;
+  steps: (record: ExecutionRecord) => Promise<ProjectSteps>;
+  leaseTtlMs: number;
+  reconcileMs: number;
+  maxProjects: number;
+  inspect?: (event: InspectionEvent) => void;
+}
+
+export class ProjectHost {
+  private readonly runs = new Map<string, { run: ProjectRun; done: Promise<void> }>();
+  private timer: NodeJS.Timeout | null = null;
+  private unsubscribe: (() => Promise<void>) | null = null;
+  private reconciling: Promise<void> | null = null;
+  private again = false;
+  private closed = false;
+  /** Executions whose last drive threw, and when to try them again. */
+  private readonly cooldown = new Map<string, number>();
+
+  constructor(private readonly options: ProjectHostOptions) {}
+
+  async start(): Promise<void> {
+    this.unsubscribe = await this.options.bus.subscribe(EXECUTIONS_CHANNEL, (message) => this.onNotice(message));
+    this.timer = setInterval(() => this.wake(), this.options.reconcileMs);
+    this.timer.unref();
+    this.wake();
+  }
+
+  /** Look for work now rather than at the next tick. */
+  wake(): void {
+    if (this.closed) return;
+    if (this.reconciling) {
+      this.again = true;
+      return;
+    }
+    this.reconciling = this.reconcile()
+      .catch((err) => this.options.log.warn({ err }, 'looking for projects to drive failed'))
+      .finally(() => {
+        this.reconciling = null;
+        if (this.again) {
+          this.again = false;
+          this.wake();
+        }
+      });
+  }
+
+  /** Execution ids this process drives right now. */
+  driving(): string[] {
+    return [...this.runs.keys()];
+  }
+
+  async stop(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.unsubscribe?.().catch(() => {});
+    await this.reconciling;
+    for (const { run } of this.runs.values()) run.stop();
+    await Promise.all([...this.runs.values()].map((r) => r.done));
+  }
+
+  private onNotice(message: string): void {
+    let notice: ExecutionNotice;
+    try {
+      notice = JSON.parse(message) as ExecutionNotice;
+    } catch {
+      return;
+    }
+    const mine = this.runs.get(notice.executionId);
+    if (mine) mine.run.reload();
+    else if (notice.status === 'running' || notice.status === 'stopping') this.wake();
+  }
+
+  private async reconcile(): Promise<void> {
+    const free = this.options.maxProjects - this.runs.size;
+    if (free <= 0) return;
+    const candidates = await this.options.executions.needingDriver(free + this.runs.size);
+    for (const c of candidates) {
+      if (this.closed || this.runs.size >= this.options.maxProjects) break;
+      if (this.runs.has(c.id) || (this.cooldown.get(c.id) ?? 0) > Date.now()) continue;
+      this.drive(c.id, c.tenant, c.projectId);
+    }
+  }
+
+  private drive(executionId: string, tenant: string, projectId: string): void {
+    const { executions, lease, log, leaseTtlMs, steps, inspect } = this.options;
+    const run = new ProjectRun(executionId, tenant, projectId, { executions, lease, log, leaseTtlMs, steps, inspect });
+    let end: string = 'failed';
+    const done = run
+      .run()
+      .then((e) => {
+        end = e;
+        if (e !== 'busy') log.info({ executionId, projectId, end: e }, 'stopped driving the project');
+      })
+      .catch((err) => {
+        // E.g. a snapshot of an unknown machine version: do not retry it in a tight loop.
+        this.cooldown.set(executionId, Date.now() + FAILED_RETRY_MS);
+        log.error({ err, executionId, projectId }, 'driving the project failed');
+      })
+      .finally(() => {
+        this.runs.delete(executionId);
+        // A project released as settled may have been resumed meanwhile: look again. Busy or
+        // lost means another worker owns it: the next tick is soon enough.
+        if (!this.closed && end === 'settled') this.wake();
+      });
+    this.runs.set(executionId, { run, done });
+  }
+}

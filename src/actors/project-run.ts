@@ -1,0 +1,204 @@
+// One worker driving one project's execution: owns it through the lease and a fresh epoch,
+// restores the stored snapshot, runs the machine with the production steps, persists every
+// transition (compare-and-set on version, fenced by the epoch), and gives the project up —
+// stopping the step and killing its processes — as soon as ownership is in doubt.
+import { createActor, fromPromise, type AnyActorLogic, type InspectionEvent } from 'xstate';
+import type { ExecutionRecord, ExecutionsStore } from '../infra/db/index.js';
+import { ExecutionStoreError } from '../infra/db/index.js';
+import type { Lease, LeaseGrant } from '../infra/lease/index.js';
+import type { Logger } from '../infra/log.js';
+import { lifecycleOf, projectionOf, projectMachine, type StepInput } from '../machines/index.js';
+import type { ProjectSteps } from './project-steps.js';
+
+/** Steps whose finished result is reused when the step runs again after a crash. */
+const JOURNALED = new Set(['implement', 'verify', 'merge', 'push']);
+
+export type RunEnd = 'settled' | 'lost' | 'busy' | 'stopped';
+
+export interface ProjectRunDeps {
+  executions: ExecutionsStore;
+  lease: Lease;
+  log: Logger;
+  leaseTtlMs: number;
+  steps: (record: ExecutionRecord) => Promise<ProjectSteps>;
+  inspect?: (event: InspectionEvent) => void;
+}
+
+export function leaseKey(tenant: string, projectId: string): string {
+  return `project:${tenant}:${projectId}`;
+}
+
+export class ProjectRun {
+  private grant: LeaseGrant | null = null;
+  private wake: ((why: 'reload' | 'lost' | 'stop') => void) | null = null;
+  private pendingReload = false;
+  private stopped = false;
+
+  constructor(
+    readonly executionId: string,
+    readonly tenant: string,
+    readonly projectId: string,
+    private readonly deps: ProjectRunDeps,
+  ) {}
+
+  /** The stored state changed under us (a control command): re-read it now. */
+  reload(): void {
+    if (this.wake) this.wake('reload');
+    else this.pendingReload = true;
+  }
+
+  /** Shutdown: stop the step, keep the stored state for the next owner. */
+  stop(): void {
+    this.stopped = true;
+    this.wake?.('stop');
+  }
+
+  async run(): Promise<RunEnd> {
+    const { lease, executions, leaseTtlMs } = this.deps;
+    this.grant = await lease.acquire(leaseKey(this.tenant, this.projectId), leaseTtlMs);
+    if (!this.grant) return 'busy';
+    let log = this.deps.log.child({ projectId: this.projectId, executionId: this.executionId, tenant: this.tenant });
+    const renewal = this.keepLease(log);
+    try {
+      const epoch = await executions.claim(this.tenant, this.projectId);
+      log = log.child({ epoch });
+      log.info({ fence: this.grant.fence }, 'took ownership of the project');
+      for (;;) {
+        if (this.stopped) return 'stopped';
+        const record = await executions.load(this.executionId);
+        const status = record.projection.status;
+        if (status !== 'running' && status !== 'stopping') {
+          log.info({ status }, 'nothing to drive: releasing the project');
+          return 'settled';
+        }
+        const end = await this.drive(record, epoch, log);
+        if (end !== 'reload') return end;
+      }
+    } catch (error) {
+      if (error instanceof ExecutionStoreError && error.code === 'lease_lost') return 'lost';
+      throw error;
+    } finally {
+      clearInterval(renewal);
+      const grant = this.grant;
+      this.grant = null;
+      await lease.release(grant).catch(() => false);
+    }
+  }
+
+  /** Renews at a third of the TTL; a failed or late renewal stops the actor before the TTL ends. */
+  private keepLease(log: Logger): NodeJS.Timeout {
+    const { lease, leaseTtlMs } = this.deps;
+    const timer = setInterval(() => {
+      const grant = this.grant;
+      if (!grant) return;
+      if (Date.now() >= grant.expiresAt) {
+        log.warn('lease expired before it could be renewed: giving the project up');
+        this.wake?.('lost');
+        return;
+      }
+      lease.renew(grant, leaseTtlMs).then(
+        (ok) => {
+          if (ok) grant.expiresAt = Date.now() + leaseTtlMs;
+          else {
+            log.warn('lease renewal refused (another worker owns the project): stopping');
+            this.grant = null;
+            this.wake?.('lost');
+          }
+        },
+        (err) => log.warn({ err }, 'lease renewal failed; retrying before it expires'),
+      );
+    }, Math.max(100, Math.floor(leaseTtlMs / 3)));
+    timer.unref();
+    return timer;
+  }
+
+  private drive(record: ExecutionRecord, epoch: number, log: Logger): Promise<'settled' | 'lost' | 'reload' | 'stopped'> {
+    const { executions } = this.deps;
+    return new Promise((resolve, reject) => {
+      void (async () => {
+        const steps = await this.deps.steps(record);
+        let version = record.version;
+        let ended = false;
+        let writes: Promise<void> = Promise.resolve();
+        const actor = createActor(projectMachine.provide({ actors: this.actors(steps, log) }), {
+          snapshot: record.snapshot,
+          inspect: this.deps.inspect,
+        } as never);
+        const finish = (end: 'settled' | 'lost' | 'reload' | 'stopped') => {
+          if (ended) return;
+          ended = true;
+          this.wake = null;
+          // Stopping the actor aborts the running step's signal: its processes are killed.
+          actor.stop();
+          void writes.then(() => resolve(end));
+        };
+        this.wake = (why) => finish(why === 'stop' ? 'stopped' : why);
+        if (this.pendingReload) {
+          this.pendingReload = false;
+          finish('reload');
+          return;
+        }
+        actor.subscribe({
+          next: (snapshot) => {
+            if (ended) return;
+            const persisted = actor.getPersistedSnapshot();
+            const projection = projectionOf(snapshot);
+            writes = writes.then(async () => {
+              if (ended) return;
+              const grant = this.grant;
+              if (!grant || Date.now() >= grant.expiresAt) return finish('lost');
+              try {
+                version = await executions.save({ executionId: record.id, expectedVersion: version, epoch, snapshot: persisted, projection });
+              } catch (error) {
+                const code = (error as { code?: string }).code;
+                if (code === 'version_conflict') return finish('reload');
+                if (code === 'lease_lost') {
+                  log.warn('a newer owner holds the project: this worker stops driving it');
+                  return finish('lost');
+                }
+                log.error({ err: error }, 'could not persist a transition: giving the project up');
+                return finish('lost');
+              }
+              log.info({ status: projection.status, phase: projection.phase, task: projection.currentTask?.id, attempt: projection.attempt, version }, 'transition persisted');
+              const status = lifecycleOf(snapshot);
+              if (status !== 'running' && status !== 'stopping') finish('settled');
+            });
+          },
+          error: (err) => {
+            log.error({ err }, 'the project machine failed');
+            finish('lost');
+          },
+        });
+        actor.start();
+      })().catch(reject);
+    });
+  }
+
+  /** The steps as promise actors: each gets the actor's abort signal, and journaled ones reuse a finished result. */
+  private actors(steps: ProjectSteps, log: Logger): Record<string, AnyActorLogic> {
+    const { executions } = this.deps;
+    const wrap = (name: keyof ProjectSteps) =>
+      fromPromise<unknown, StepInput>(async ({ input, signal }) => {
+        const stepLog = log.child({ step: name, task: input.task?.id, attempt: input.attempt });
+        if (!JOURNALED.has(name)) return steps[name](input, { signal, log: stepLog });
+        const key = `${input.task?.id ?? '-'}:${name}:${input.attempt}`;
+        const previous = await executions.stepResult(input.executionId, key);
+        if (previous?.status === 'succeeded') {
+          stepLog.info('step finished before a restart: reusing its result');
+          return previous.output;
+        }
+        await executions.stepStarted(input.executionId, key, { name, taskId: input.task?.id ?? null, attempt: input.attempt });
+        const started = Date.now();
+        try {
+          const output = await steps[name](input, { signal, log: stepLog });
+          await executions.stepFinished(input.executionId, key, { ok: true, output });
+          stepLog.info({ durationMs: Date.now() - started }, 'step finished');
+          return output;
+        } catch (error) {
+          if (!signal.aborted) await executions.stepFinished(input.executionId, key, { ok: false, error: (error as Error).message });
+          throw error;
+        }
+      });
+    return Object.fromEntries((['select', 'prep', 'implement', 'verify', 'merge', 'push', 'cleanup'] as const).map((n) => [n, wrap(n)]));
+  }
+}

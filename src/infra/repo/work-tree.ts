@@ -1,0 +1,62 @@
+// Local operations on a cached checkout that the pipeline works in: reset to the base branch,
+// create the task's work branch, list what changed. No network: clone/fetch are RepoCache's.
+import { execa } from 'execa';
+import { gitProcessEnv } from './git-credentials.js';
+import { RepoError } from './git-errors.js';
+
+const LOCAL_TIMEOUT_MS = 60_000;
+
+async function git(repoDir: string, args: string[], signal?: AbortSignal): Promise<string> {
+  const result = await execa('git', args, {
+    cwd: repoDir,
+    env: gitProcessEnv(),
+    extendEnv: false,
+    stdin: 'ignore',
+    reject: false,
+    timeout: LOCAL_TIMEOUT_MS,
+    cancelSignal: signal,
+  });
+  if (result.exitCode !== 0) {
+    const line = String(result.stderr ?? '').split('\n').find((l) => l.trim()) ?? `exit ${result.exitCode}`;
+    throw new RepoError('checkout_failed', `git ${args[0]} failed in the checkout: ${line.slice(0, 300)}`, { remote: repoDir, failure: 'other' });
+  }
+  return String(result.stdout ?? '');
+}
+
+/** Discards every local change (the cache is ours) and checks out `base` at origin's tip. */
+export async function resetToBase(repoDir: string, base: string, signal?: AbortSignal): Promise<void> {
+  await git(repoDir, ['reset', '--quiet', '--hard'], signal);
+  await git(repoDir, ['clean', '-fdq'], signal);
+  await git(repoDir, ['checkout', '--quiet', '-B', base, `refs/remotes/origin/${base}`, '--'], signal);
+}
+
+/** `branch` freshly from origin's `base`, replacing any earlier attempt (steps must be re-runnable). */
+export async function createWorkBranch(repoDir: string, branch: string, base: string, signal?: AbortSignal): Promise<string> {
+  await resetToBase(repoDir, base, signal);
+  await git(repoDir, ['checkout', '--quiet', '-B', branch, `refs/remotes/origin/${base}`, '--'], signal);
+  return (await git(repoDir, ['rev-parse', 'HEAD'], signal)).trim();
+}
+
+/** Paths changed in the work tree (tracked or new, not ignored), as git sees them. */
+export async function changedFiles(repoDir: string, signal?: AbortSignal): Promise<string[]> {
+  const out = await git(repoDir, ['status', '--porcelain=v1', '-z', '--untracked-files=all'], signal);
+  const files: string[] = [];
+  const entries = out.split('\0');
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i]!;
+    if (entry.length < 4) continue;
+    files.push(entry.slice(3));
+    // A rename is followed by its source path.
+    if (entry[0] === 'R' || entry[0] === 'C') i++;
+  }
+  return files;
+}
+
+/** Deletes local branches under `prefix` (e.g. "devteam/") after checking out `base`. */
+export async function deleteWorkBranches(repoDir: string, prefix: string, base: string, signal?: AbortSignal): Promise<string[]> {
+  await resetToBase(repoDir, base, signal);
+  const out = await git(repoDir, ['for-each-ref', '--format=%(refname:short)', `refs/heads/${prefix}`], signal);
+  const branches = out.split('\n').filter(Boolean);
+  if (branches.length) await git(repoDir, ['branch', '--quiet', '-D', ...branches], signal);
+  return branches;
+}
