@@ -180,6 +180,7 @@ export class ProjectRun {
     const wrap = (name: keyof ProjectSteps) =>
       fromPromise<unknown, StepInput>(async ({ input, signal }) => {
         const stepLog = log.child({ step: name, task: input.task?.id, attempt: input.attempt });
+        stepLog.info('step started');
         if (!JOURNALED.has(name)) return steps[name](input, { signal, log: stepLog });
         const key = `${input.task?.id ?? '-'}:${name}:${input.attempt}`;
         const previous = await executions.stepResult(input.executionId, key);
