@@ -8,6 +8,7 @@ import { createLogger, redactText, SecretRegistry, type Logger } from './infra/l
 import { startRuntime, type Roles } from './runtime.js';
 import { formatDoctor, runDoctor } from './infra/doctor/index.js';
 import { createSandbox } from './infra/sandbox/index.js';
+import { startInspection, type Inspection } from './infra/inspect.js';
 
 const EXIT_CONFIG = 2;
 
@@ -42,7 +43,15 @@ async function run(roles: Roles, role: string, flags: Record<string, unknown>): 
     throw new ConfigError([`DATABASE_URL: required by devteam ${role}; the embedded database belongs to one process (use devteam serve)`]);
   }
   const log = loggerFor(config, role);
-  const runtime = await startRuntime(config, roles, log);
+  let inspection: Inspection | undefined;
+  if (flags.inspect !== undefined && roles.worker) {
+    try {
+      inspection = startInspection(flags.inspect === true ? 'sky' : String(flags.inspect), log);
+    } catch (error) {
+      throw new ConfigError([(error as Error).message]);
+    }
+  }
+  const runtime = await startRuntime(config, roles, log, { inspect: inspection?.inspect });
 
   let stopping = false;
   const shutdown = (signal: string) => {
@@ -60,6 +69,7 @@ async function run(roles: Roles, role: string, flags: Record<string, unknown>): 
     }, config.shutdownTimeoutMs * 2 + 5_000);
     deadline.unref();
     void runtime.stop().then(() => {
+      inspection?.stop();
       log.info('stopped');
       log.flush(() => process.exit(0));
     });
@@ -112,13 +122,15 @@ const program = new Command('devteam')
   .description('DevTeam Runner: works through a repository task list with a coding agent, verifies, merges and pushes.')
   .showHelpAfterError();
 
-withSettings(program.command('serve').description('API and worker in one process (embedded by default)'), ALL).action((flags) =>
+const INSPECT = ['--inspect [target]', 'stream the project machines to the Stately inspector: sky (default), local[:port] or a ws:// URL'] as const;
+
+withSettings(program.command('serve').description('API and worker in one process (embedded by default)').option(...INSPECT), ALL).action((flags) =>
   run({ api: true, worker: true }, 'serve', flags),
 );
 withSettings(program.command('api').description('API only (distributed: needs DATABASE_URL and REDIS_URL)'), ALL).action((flags) =>
   run({ api: true, worker: false }, 'api', flags),
 );
-withSettings(program.command('worker').description('worker only (distributed: needs DATABASE_URL and REDIS_URL)'), ALL).action((flags) =>
+withSettings(program.command('worker').description('worker only (distributed: needs DATABASE_URL and REDIS_URL)').option(...INSPECT), ALL).action((flags) =>
   run({ api: false, worker: true }, 'worker', flags),
 );
 withSettings(

@@ -1,7 +1,7 @@
 // Builds the process from the config: the database (Postgres or embedded PGlite), the queue and
 // lease (Redis or in-process), then the API and/or the worker. Shutdown closes all of it in order.
 import { resolve } from 'node:path';
-import type { InspectionEvent } from 'xstate';
+import type { InspectionEvent, Observer } from 'xstate';
 import { isDistributed, parseApiKeys, type Config } from './config.js';
 import {
   defaultRegistry,
@@ -40,7 +40,7 @@ export interface Runtime {
 
 export interface RuntimeOptions {
   /** Receives every XState inspection event of the project actors (`--inspect`). */
-  inspect?: (event: InspectionEvent) => void;
+  inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
 }
 
 export async function startRuntime(config: Config, roles: Roles, log: Logger, options: RuntimeOptions = {}): Promise<Runtime> {

@@ -1,7 +1,7 @@
 // The project actors of one worker process: finds live executions nobody drives (new ones,
 // resumed ones, ones whose worker died) and drives up to `maxProjects` of them at once. Control
 // commands reach a driven project through the bus, so pause takes effect at once.
-import type { InspectionEvent } from 'xstate';
+import type { InspectionEvent, Observer } from 'xstate';
 import type { Bus } from '../infra/bus/index.js';
 import type { ExecutionRecord, ExecutionsStore } from '../infra/db/index.js';
 import type { Lease } from '../infra/lease/index.js';
@@ -27,7 +27,7 @@ export interface ProjectHostOptions {
   leaseTtlMs: number;
   reconcileMs: number;
   maxProjects: number;
-  inspect?: (event: InspectionEvent) => void;
+  inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
 }
 
 export class ProjectHost {

@@ -2,7 +2,7 @@
 // restores the stored snapshot, runs the machine with the production steps, persists every
 // transition (compare-and-set on version, fenced by the epoch), and gives the project up —
 // stopping the step and killing its processes — as soon as ownership is in doubt.
-import { createActor, fromPromise, type AnyActorLogic, type InspectionEvent } from 'xstate';
+import { createActor, fromPromise, type AnyActorLogic, type InspectionEvent, type Observer } from 'xstate';
 import type { ExecutionRecord, ExecutionsStore } from '../infra/db/index.js';
 import { ExecutionStoreError } from '../infra/db/index.js';
 import type { Lease, LeaseGrant } from '../infra/lease/index.js';
@@ -21,7 +21,7 @@ export interface ProjectRunDeps {
   log: Logger;
   leaseTtlMs: number;
   steps: (record: ExecutionRecord) => Promise<ProjectSteps>;
-  inspect?: (event: InspectionEvent) => void;
+  inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
 }
 
 export function leaseKey(tenant: string, projectId: string): string {
