@@ -61,7 +61,8 @@ export class ProjectRun {
     const renewal = this.keepLease(log);
     try {
       const epoch = await executions.claim(this.tenant, this.projectId);
-      log = log.child({ epoch });
+      const correlationId = (await executions.correlationOf(this.executionId)) ?? this.executionId;
+      log = log.child({ correlationId, epoch });
       log.info({ fence: this.grant.fence }, 'took ownership of the project');
       for (;;) {
         if (this.stopped) return 'stopped';

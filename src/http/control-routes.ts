@@ -10,6 +10,7 @@ import { ApiError } from './errors.js';
 import { Exchange, type InFlight } from './exchange.js';
 import { projectIdFromPath } from './project-id.js';
 import { replyError } from './reply-error.js';
+import { correlationIdSchema } from './schemas.js';
 import { storeCall } from './store-call.js';
 
 export const AUTOMATION_PATH = '/api/devteam/automation';
@@ -38,12 +39,21 @@ export function registerControlRoutes(app: TemplatedApp, deps: ControlRoutesDeps
       const exchange = new Exchange(res, inFlight);
       const authorization = req.getHeader('authorization');
       const rawId = req.getParameter(0) ?? '';
-      void control(exchange, command, authorization, rawId, deps).catch((error) => replyError(exchange, error, deps.log));
+      const header = correlationIdSchema.safeParse(req.getHeader('x-correlation-id'));
+      const correlationId = header.success ? header.data : crypto.randomUUID();
+      void control(exchange, command, authorization, rawId, correlationId, deps).catch((error) => replyError(exchange, error, deps.log));
     });
   }
 }
 
-async function control(exchange: Exchange, command: ProjectCommand, authorization: string, rawId: string, deps: ControlRoutesDeps): Promise<void> {
+async function control(
+  exchange: Exchange,
+  command: ProjectCommand,
+  authorization: string,
+  rawId: string,
+  correlationId: string,
+  deps: ControlRoutesDeps,
+): Promise<void> {
   const tenant = authenticate(authorization, deps.apiKeys);
   const projectId = projectIdFromPath(rawId);
   let outcome: CommandOutcome | null = null;
@@ -71,12 +81,16 @@ async function control(exchange: Exchange, command: ProjectCommand, authorizatio
     status: result.record.projection.status,
     version: result.record.version,
   };
-  const log = deps.log.child({ projectId, executionId: applied.executionId, tenant });
+  const log = deps.log.child({ correlationId, projectId, executionId: applied.executionId, tenant });
   log.info({ command, from: decided.from, status: applied.status }, 'control command applied');
   if (deps.notifyExecution) {
     await deps
       .notifyExecution({ executionId: applied.executionId, status: applied.status })
       .catch((err) => log.warn({ err, command }, 'could not notify the owning worker; it will see the change on its next write'));
   }
-  exchange.json(202, { projectId, executionId: applied.executionId, command, from: decided.from, status: applied.status, version: applied.version });
+  exchange.json(
+    202,
+    { projectId, executionId: applied.executionId, command, from: decided.from, status: applied.status, version: applied.version },
+    { 'x-correlation-id': correlationId },
+  );
 }

@@ -90,6 +90,10 @@ describe('worker crash and takeover', () => {
     await b.waitForLine((l) => l.msg === 'stopped driving the project' && l.executionId === executionId, 30_000);
     // B started at the interrupted step: select and prep, finished before the crash, did not run again.
     expect(steps(b, executionId)).toEqual(['implement', 'verify', 'merge']);
+    // Every line about the run carries the ids that tie it to the request that started it.
+    const runLines = b.lines.filter((l) => l.msg === 'transition persisted' || l.msg === 'step started');
+    expect(runLines.length).toBeGreaterThan(3);
+    for (const l of runLines) expect(l).toMatchObject({ executionId, projectId: 'killed', correlationId: expect.any(String) });
     const [row] = await sql`SELECT status, last_error FROM executions WHERE id = ${executionId}`;
     expect(row).toMatchObject({ status: 'failed', last_error: expect.stringMatching(/merge/) });
     await b.stop();

@@ -289,6 +289,13 @@ export class ExecutionsStore {
     return (rows[0]?.config as Record<string, unknown> | undefined) ?? null;
   }
 
+  /** The correlation id of the request that started the execution (its event), for log lines. */
+  async correlationOf(executionId: string): Promise<string | null> {
+    const rows = await this.sql`
+      SELECT ev.correlation_id AS "correlationId" FROM executions e JOIN events ev ON ev.id = e.event_id WHERE e.id = ${executionId}`;
+    return (rows[0]?.correlationId as string | undefined) ?? null;
+  }
+
   /** Loads an execution for running it; a snapshot of a machine version this build does not know is refused. */
   async load(executionId: string): Promise<ExecutionRecord> {
     const record = await this.get(executionId);
