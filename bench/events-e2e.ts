@@ -3,17 +3,15 @@
 // Prints p50/p95/p99 of the POST round trip, of created → processed (database clock) and of the
 // queue latency recorded by the worker, plus the machine it ran on.
 //   node dist/bench/events-e2e.js [--events 500] [--concurrency 16] [--mode embedded|distributed|both]
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import postgres from 'postgres';
 import { Redis } from 'ioredis';
 import { machine, summary } from './stats.js';
+import { start, type Service } from './service.js';
 
-const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
 const ADMIN_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -26,42 +24,6 @@ const { values } = parseArgs({
 });
 const EVENTS = Number(values.events);
 const CONCURRENCY = Number(values.concurrency);
-
-interface Service {
-  child: ChildProcess;
-  port: number | null;
-  stop(): Promise<void>;
-}
-
-function start(args: string[], env: Record<string, string>): Promise<Service> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: { PATH: process.env.PATH!, PORT: '0', LOG_LEVEL: 'warn', ...env },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let buffer = '';
-    const onData = (chunk: Buffer) => {
-      buffer += chunk.toString();
-      for (const line of buffer.split('\n')) {
-        if (!line.includes('devteam runner started')) continue;
-        child.stdout!.off('data', onData);
-        child.stdout!.resume();
-        const port = (JSON.parse(line) as { port: number | null }).port;
-        resolve({
-          child,
-          port,
-          stop: () =>
-            new Promise((done) => {
-              child.once('exit', () => done());
-              child.kill('SIGTERM');
-            }),
-        });
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`devteam ${args[0]} exited with ${code}`)));
-  });
-}
 
 async function run(mode: 'embedded' | 'distributed'): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'devteam-bench-'));

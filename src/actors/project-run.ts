@@ -92,8 +92,10 @@ export class ProjectRun {
     const timer = setInterval(() => {
       const grant = this.grant;
       if (!grant) return;
-      if (Date.now() >= grant.expiresAt) {
-        log.warn('lease expired before it could be renewed: giving the project up');
+      // Give up a safety margin before the TTL ends, so the step's processes are dead before
+      // another worker may take the project.
+      if (Date.now() >= grant.expiresAt - Math.min(1_000, leaseTtlMs / 5)) {
+        log.warn('lease about to expire without a renewal: giving the project up');
         this.wake?.('lost');
         return;
       }
