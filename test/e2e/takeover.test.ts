@@ -128,4 +128,29 @@ describe('worker crash and takeover', () => {
     await a.stop();
     await b.stop();
   }, 90_000);
+
+  it('pauses a project driven by another process at once (through the Redis bus) and resumes it', async () => {
+    const w = await worker('w3');
+    const executionId = await initialize('remote-pause', 'slow 20');
+    await w.waitForLine(owned(w, executionId));
+    await eventually(async () => (existsSync(ticks('w3', 'remote-pause')) ? true : undefined), 20_000, 'the agent to run');
+    const control = (command: string) => fetch(`http://127.0.0.1:${apiPort}/api/devteam/automation/${command}/remote-pause`, { method: 'POST' });
+    const pausedAt = Date.now();
+    expect(await (await control('pause')).json()).toMatchObject({ status: 'paused' });
+    const released = await w.waitForLine((l) => l.msg === 'nothing to drive: releasing the project' && l.executionId === executionId, 5_000);
+    console.log(`pause → worker released the project: ${Date.parse(String(released.time)) - pausedAt} ms`);
+    const frozen = await eventually(async () => {
+      const before = await readFile(ticks('w3', 'remote-pause'), 'utf8');
+      await new Promise((r) => setTimeout(r, 300));
+      return before === (await readFile(ticks('w3', 'remote-pause'), 'utf8')) ? before : undefined;
+    }, 3_000, 'the agent to be killed');
+    expect(await (await control('resume')).json()).toMatchObject({ status: 'running' });
+    await eventually(async () => ((await readFile(ticks('w3', 'remote-pause'), 'utf8')).length > frozen.length ? true : undefined), 20_000, 'the agent to run again');
+    expect(await (await control('stop')).json()).toMatchObject({ status: 'stopping' });
+    await eventually(async () => {
+      const [row] = await sql`SELECT status FROM executions WHERE id = ${executionId}`;
+      return row!.status === 'stopped' ? true : undefined;
+    }, 20_000, 'the project to stop');
+    await w.stop();
+  }, 90_000);
 });
