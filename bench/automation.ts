@@ -6,15 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import postgres from 'postgres';
 import { initialTransition } from 'xstate';
 import { ExecutionsStore, migrate, openDatabase } from '../src/infra/db/index.js';
 import { projectionOf, projectMachine } from '../src/machines/index.js';
-import { start, type Service } from './service.js';
+import { REDIS_URL, start, tempDatabase, type Service } from './service.js';
 import { machine, summary } from './stats.js';
 
-const ADMIN_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const { values } = parseArgs({
   options: {
     seconds: { type: 'string', default: '10' },
@@ -24,23 +21,6 @@ const { values } = parseArgs({
   },
 });
 const PROJECTS = Number(values.projects);
-
-async function tempDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `devteam_bench_${crypto.randomUUID().replace(/-/g, '').slice(0, 10)}`;
-  const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const a = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
-      await a.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await a.end();
-    },
-  };
-}
 
 async function statusReads(mode: string, service: Service): Promise<void> {
   const base = `http://127.0.0.1:${service.port}`;

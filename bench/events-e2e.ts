@@ -7,13 +7,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import postgres from 'postgres';
 import { Redis } from 'ioredis';
 import { machine, summary } from './stats.js';
-import { start, type Service } from './service.js';
+import { REDIS_URL, start, tempDatabase, type Service } from './service.js';
 
-const ADMIN_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 const { values } = parseArgs({
   options: {
@@ -38,18 +35,9 @@ async function run(mode: 'embedded' | 'distributed'): Promise<void> {
       services.push(s);
       port = s.port!;
     } else {
-      const name = `devteam_bench_${crypto.randomUUID().replace(/-/g, '').slice(0, 10)}`;
-      const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
-      await admin.unsafe(`CREATE DATABASE ${name}`);
-      await admin.end();
-      const url = new URL(ADMIN_URL);
-      url.pathname = `/${name}`;
-      dropDb = async () => {
-        const a = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
-        await a.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-        await a.end();
-      };
-      const env = { DATABASE_URL: url.toString(), REDIS_URL, DEVTEAM_REDIS_PREFIX: prefix, DEVTEAM_DATA_DIR: dir, LOG_LEVEL: 'info' };
+      const db = await tempDatabase();
+      dropDb = db.drop;
+      const env = { DATABASE_URL: db.url, REDIS_URL, DEVTEAM_REDIS_PREFIX: prefix, DEVTEAM_DATA_DIR: dir, LOG_LEVEL: 'info' };
       const api = await start(['api'], env);
       services.push(api, await start(['worker'], env));
       port = api.port!;

@@ -2,8 +2,29 @@
 // its "started" line: benchmarks always go through the whole HTTP stack.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import postgres from 'postgres';
 
 const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
+export const ADMIN_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** A fresh database on the Postgres server, dropped afterwards. */
+export async function tempDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `devteam_bench_${crypto.randomUUID().replace(/-/g, '').slice(0, 10)}`;
+  const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const a = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
+      await a.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await a.end();
+    },
+  };
+}
 
 export interface Service {
   child: ChildProcess;

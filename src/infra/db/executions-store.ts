@@ -54,20 +54,13 @@ const SNAPSHOT_SET = `snapshot = $4, version = e.version + 1, status = $5, phase
   attempt = $11, last_error = $12, results = $13, updated_at = clock_timestamp(),
   finished_at = CASE WHEN $5 = ANY($14::text[]) THEN COALESCE(e.finished_at, clock_timestamp()) ELSE NULL END`;
 
+/** status … results, in the column order of both the INSERT and SNAPSHOT_SET. */
+function projectionParams(p: Projection): unknown[] {
+  return [p.status, p.phase, p.currentTask?.id ?? null, p.currentTask?.title ?? null, p.progress.done, p.progress.total, p.attempt, p.lastError, p.results];
+}
+
 function snapshotParams(snapshot: unknown, p: Projection): unknown[] {
-  return [
-    snapshot,
-    p.status,
-    p.phase,
-    p.currentTask?.id ?? null,
-    p.currentTask?.title ?? null,
-    p.progress.done,
-    p.progress.total,
-    p.attempt,
-    p.lastError,
-    p.results,
-    FINAL,
-  ];
+  return [snapshot, ...projectionParams(p), FINAL];
 }
 
 const EXECUTION_COLUMNS = `id, tenant, project_id AS "projectId", event_id AS "eventId", machine_id AS "machineId",
@@ -169,15 +162,7 @@ export class ExecutionsStore {
             execution.machine.id,
             execution.machine.version,
             execution.snapshot as never,
-            p.status,
-            p.phase,
-            p.currentTask?.id ?? null,
-            p.currentTask?.title ?? null,
-            p.progress.done,
-            p.progress.total,
-            p.attempt,
-            p.lastError,
-            p.results as never,
+            ...(projectionParams(p) as never[]),
           ],
         );
         // E.g. the event that starts it: both exist or neither does.
