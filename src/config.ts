@@ -114,6 +114,22 @@ export const SETTINGS = {
     doc: 'projects one worker process drives at once',
     schema: positiveInt.max(1024).default(8),
   },
+  agentPath: {
+    env: 'DEVTEAM_AGENT_PATH',
+    flag: '--agent-path <dirs>',
+    doc: 'directories (":"-separated, absolute) put first on PATH for coding-agent CLIs inside the sandbox',
+    schema: z
+      .string()
+      .regex(/^\/[^:]*(:\/[^:]*)*$/, 'absolute directories separated by ":"')
+      .optional(),
+  },
+  gitAuthorName: { env: 'DEVTEAM_GIT_AUTHOR_NAME', flag: '--git-author-name <name>', doc: 'author of the commits the runner makes', schema: z.string().min(1).max(200).default('DevTeam Runner') },
+  gitAuthorEmail: {
+    env: 'DEVTEAM_GIT_AUTHOR_EMAIL',
+    flag: '--git-author-email <email>',
+    doc: 'author e-mail of the commits the runner makes',
+    schema: z.string().regex(/^[^\s<>@]+@[^\s<>@]+$/, 'an e-mail address').default('devteam-runner@localhost'),
+  },
   logLevel: {
     env: 'LOG_LEVEL',
     flag: '--log-level <level>',

@@ -68,6 +68,12 @@ export const initializeBodySchema = z
         timeoutSec: z.number().int().min(10).max(24 * 3600).default(600),
       })
       .default({ commands: [['npm', 'ci'], ['npm', 'run', 'build']], timeoutSec: 600 }),
+    merge: z
+      .strictObject({
+        /** ff: rebase onto the base when needed, then fast-forward (linear history); merge: always a merge commit. */
+        mode: z.enum(['ff', 'merge']).default('ff'),
+      })
+      .default({ mode: 'ff' }),
     limits: z
       .strictObject({
         cpus: z.number().positive().max(64).default(1),

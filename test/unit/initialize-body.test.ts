@@ -14,6 +14,7 @@ describe('initialize body', () => {
       repository: { url: 'https://git.example.com/acme/web.git', branch: 'main' },
       agent: { preset: 'aider', args: [], timeoutSec: 900 },
       verify: { commands: [['npm', 'ci'], ['npm', 'run', 'build']], timeoutSec: 600 },
+      merge: { mode: 'ff' },
       limits: { cpus: 1, memoryMb: 1024 },
     });
   });
