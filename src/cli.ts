@@ -11,6 +11,7 @@ import { createSandbox } from './infra/sandbox/index.js';
 import { startInspection, type Inspection } from './infra/inspect.js';
 
 const EXIT_CONFIG = 2;
+const MODEL_SECRET_ENV = ['ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'GEMINI_API_KEY', 'GOOGLE_API_KEY'];
 
 function withSettings(command: Command, keys: SettingKey[]): Command {
   for (const key of keys) {
@@ -29,6 +30,8 @@ function configFrom(flags: Record<string, unknown>): Config {
 function loggerFor(config: Config, role: string): Logger {
   const secrets = new SecretRegistry();
   for (const key of parseApiKeys(config.apiKeys).keys()) secrets.add(key);
+  // Model credentials handed to coding agents: scrubbed from every line whatever field holds them.
+  for (const name of MODEL_SECRET_ENV) secrets.add(process.env[name]);
   return createLogger({ level: config.logLevel, secrets, base: { role } });
 }
 

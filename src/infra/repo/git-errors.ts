@@ -2,7 +2,7 @@
 // decides retrying, and a message whose remote URL and stderr have had every credential removed.
 
 export type GitFailure = 'auth' | 'not_found' | 'network' | 'timeout' | 'other';
-export type RepoErrorCode = 'clone_failed' | 'fetch_failed' | 'invalid_path' | 'invalid_url' | 'checkout_failed';
+export type RepoErrorCode = 'clone_failed' | 'fetch_failed' | 'invalid_path' | 'invalid_url' | 'checkout_failed' | 'merge_conflict' | 'push_rejected' | 'push_failed';
 
 export interface RepoErrorDetails {
   /** The remote, always passed through redactUrl first. */

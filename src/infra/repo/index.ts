@@ -8,4 +8,5 @@ export { assertRemoteUrl, credentialEnv, DEFAULT_GIT_USERNAME, gitProcessEnv, re
 export type { GitCredentials } from './git-credentials.js';
 export { classifyGitFailure, RepoError } from './git-errors.js';
 export type { GitFailure, RepoErrorCode } from './git-errors.js';
-export { changedFiles, createWorkBranch, deleteWorkBranches, resetToBase } from './work-tree.js';
+export { changedBetween, changedFiles, createWorkBranch, deleteWorkBranches, resetToBase, snapshotTree } from './work-tree.js';
+export { commitWork, mergeIntoBase, MergeConflictError, pushBase, type CommitWorkOptions, type GitAuthor, type MergeOptions, type PushOptions } from './integrate.js';

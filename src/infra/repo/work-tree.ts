@@ -1,15 +1,18 @@
 // Local operations on a cached checkout that the pipeline works in: reset to the base branch,
 // create the task's work branch, list what changed. No network: clone/fetch are RepoCache's.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { execa } from 'execa';
 import { gitProcessEnv } from './git-credentials.js';
 import { RepoError } from './git-errors.js';
 
 const LOCAL_TIMEOUT_MS = 60_000;
 
-async function git(repoDir: string, args: string[], signal?: AbortSignal): Promise<string> {
+async function git(repoDir: string, args: string[], signal?: AbortSignal, extraEnv: Record<string, string> = {}): Promise<string> {
   const result = await execa('git', args, {
     cwd: repoDir,
-    env: gitProcessEnv(),
+    env: { ...gitProcessEnv(), ...extraEnv },
     extendEnv: false,
     stdin: 'ignore',
     reject: false,
@@ -59,4 +62,28 @@ export async function deleteWorkBranches(repoDir: string, prefix: string, base: 
   const branches = out.split('\n').filter(Boolean);
   if (branches.length) await git(repoDir, ['branch', '--quiet', '-D', ...branches], signal);
   return branches;
+}
+
+/**
+ * The work tree as a git tree id (tracked and untracked files, minus ignored ones), written
+ * through a throwaway index so the real index is untouched. Comparing two of them tells exactly
+ * what changed in between — e.g. what one agent attempt did, whatever earlier attempts left.
+ */
+export async function snapshotTree(repoDir: string, signal?: AbortSignal): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'devteam-index-'));
+  const env = { GIT_INDEX_FILE: join(dir, 'index') };
+  try {
+    await git(repoDir, ['read-tree', 'HEAD'], signal, env);
+    await git(repoDir, ['add', '-A', '--', '.'], signal, env);
+    return (await git(repoDir, ['write-tree'], signal, env)).trim();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Paths that differ between two trees from snapshotTree. */
+export async function changedBetween(repoDir: string, before: string, after: string, signal?: AbortSignal): Promise<string[]> {
+  if (before === after) return [];
+  const out = await git(repoDir, ['diff', '--name-only', '-z', '--no-renames', before, after], signal);
+  return out.split('\0').filter(Boolean);
 }
