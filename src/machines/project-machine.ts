@@ -54,6 +54,8 @@ export interface StepInput {
   feedback: string | null;
   branch: string | null;
   done: string[];
+  /** Results of finished tasks (e.g. the commits of a task's dependencies, for the prompt). */
+  results: Record<string, TaskResult>;
 }
 export type SelectOutput =
   | { task: TaskRef; progress: { done: number; total: number } }
@@ -64,6 +66,8 @@ export interface PrepOutput {
 export interface ImplementOutput {
   changed: boolean;
   files: string[];
+  /** Why the attempt produced nothing usable (agent exited non-zero, timed out, changed nothing). */
+  failure?: string;
 }
 export interface VerifyOutput {
   ok: boolean;
@@ -102,6 +106,7 @@ const stepInput = ({ context }: { context: ProjectContext }): StepInput => ({
   done: Object.entries(context.results)
     .filter(([, r]) => r.status === 'done')
     .map(([id]) => id),
+  results: context.results,
 });
 
 export const projectMachine = setup({
@@ -221,16 +226,18 @@ export const projectMachine = setup({
                 guard: 'attemptsLeft',
                 target: 'implement',
                 reenter: true,
-                actions: assign(({ context }) => ({
+                actions: assign(({ context, event }) => ({
                   attempt: context.attempt + 1,
-                  feedback: 'The previous attempt changed no files. Make the change the task asks for.',
-                  lastError: `attempt ${context.attempt}: the agent changed nothing`,
+                  feedback: `The previous attempt did not change the repository (${event.output.failure ?? 'no file changed'}). Make the change the task asks for.`,
+                  lastError: `attempt ${context.attempt}: ${event.output.failure ?? 'the agent changed nothing'}`,
                 })),
               },
               {
                 target: '#devteam-project.failed',
                 actions: [
-                  assign(({ context }) => ({ lastError: `task ${context.task?.id}: the agent changed nothing in ${context.attempt} attempts` })),
+                  assign(({ context, event }) => ({
+                    lastError: `task ${context.task?.id}: no usable change in ${context.attempt} attempts (last: ${event.output.failure ?? 'the agent changed nothing'})`,
+                  })),
                   'recordTaskFailure',
                 ],
               },

@@ -147,8 +147,22 @@ describe('project machine', () => {
     const steps = stepsFor(['1.1'], { implement: async () => ({ changed: false, files: [] }) });
     const final = await until(start(steps), isFinal);
     expect(lifecycleOf(final)).toBe('failed');
-    expect(final.context.lastError).toMatch(/changed nothing in 3 attempts/);
+    expect(final.context.lastError).toBe('task 1.1: no usable change in 3 attempts (last: the agent changed nothing)');
     expect(steps.calls.some((c) => c.startsWith('verify'))).toBe(false);
+  });
+
+  it('feeds the reason of an attempt that produced nothing (exit code, timeout) to the next one', async () => {
+    const feedback: Array<string | null> = [];
+    const steps = stepsFor(['1.1'], {
+      implement: async (input) => {
+        feedback.push(input.feedback);
+        return input.attempt === 1 ? { changed: false, files: [], failure: 'agent claude exited 1' } : { changed: true, files: ['a.ts'] };
+      },
+    });
+    const final = await until(start(steps), isFinal);
+    expect(lifecycleOf(final)).toBe('completed');
+    expect(feedback[1]).toContain('agent claude exited 1');
+    expect(final.context.results['1.1']).toMatchObject({ status: 'done', attempts: 2 });
   });
 
   it('fails with the reason when no task is ready but some are not done', async () => {
