@@ -11,6 +11,8 @@ export interface GitHttpServerOptions {
   /** When set, every request must carry `Authorization: Basic base64(username:token)`. */
   token?: string;
   username?: string;
+  /** Accept pushes (receive-pack) even without auth; with a token, authenticated pushes are always accepted. */
+  push?: boolean;
 }
 
 export interface TestServer {
@@ -35,7 +37,7 @@ export async function startGitHttpServer(opts: GitHttpServerOptions): Promise<Te
       res.end('unauthorized\n');
       return;
     }
-    serveCgi(req, res, opts.projectRoot, auth ? 'user' : '');
+    serveCgi(req, res, opts.projectRoot, auth ? 'user' : '', opts.push === true);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;
@@ -56,7 +58,7 @@ export async function startGitHttpServer(opts: GitHttpServerOptions): Promise<Te
   };
 }
 
-function serveCgi(req: IncomingMessage, res: ServerResponse, projectRoot: string, remoteUser: string): void {
+function serveCgi(req: IncomingMessage, res: ServerResponse, projectRoot: string, remoteUser: string, push = false): void {
   const url = new URL(req.url ?? '/', 'http://localhost');
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
@@ -69,6 +71,8 @@ function serveCgi(req: IncomingMessage, res: ServerResponse, projectRoot: string
     REMOTE_USER: remoteUser,
     REMOTE_ADDR: '127.0.0.1',
   };
+  // http-backend serves receive-pack only to an authenticated REMOTE_USER unless http.receivepack is set.
+  if (push) Object.assign(env, { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'http.receivepack', GIT_CONFIG_VALUE_0: 'true' });
   if (req.headers['content-length']) env.CONTENT_LENGTH = req.headers['content-length'];
   const encoding = req.headers['content-encoding'];
   if (typeof encoding === 'string') env.HTTP_CONTENT_ENCODING = encoding;

@@ -103,7 +103,7 @@ export async function pushBase(repoDir: string, opts: PushOptions): Promise<{ sh
     const sha = await revParse(repoDir, `refs/heads/${opts.base}`, opts.signal);
     if (!sha) throw new RepoError('checkout_failed', `local branch ${opts.base} does not exist; merge first`, { remote, failure: 'not_found' });
     // --porcelain: one line per ref whose flag tells up-to-date (=) from updated and rejected (!).
-    const run = await runGit(repoDir, ['push', '--porcelain', '--quiet', 'origin', `refs/heads/${opts.base}:refs/heads/${opts.base}`], net);
+    const run = await runGit(repoDir, ['push', '--porcelain', 'origin', `refs/heads/${opts.base}:refs/heads/${opts.base}`], net);
     const line = run.stdout.split('\n').find((l) => l.includes(`refs/heads/${opts.base}:`)) ?? '';
     if (run.exitCode === 0 && !run.timedOut) return { sha, pushed: !line.startsWith('='), retried: attempt > 1 };
 
