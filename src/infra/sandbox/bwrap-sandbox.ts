@@ -201,7 +201,6 @@ export class BwrapSandbox implements Sandbox {
     // The network stays shared: agents reach a model server on the host's loopback.
     args.push('--unshare-pid', '--unshare-ipc', '--unshare-uts', '--die-with-parent', '--new-session');
     args.push('--unsetenv', 'DEVTEAM_CGROUP_PROCS');
-    for (const [key, value] of Object.entries(options.env ?? {})) args.push('--setenv', key, value);
     return args;
   }
 
@@ -244,7 +243,9 @@ export class BwrapSandbox implements Sandbox {
       buffer: false,
       reject: false,
       extendEnv: false,
-      env: { ...BASE_ENV, DEVTEAM_CGROUP_PROCS: dirs ? procsFiles(dirs).join(' ') : '' },
+      // The command's variables reach it through bwrap's inherited environment, not its argv:
+      // a model key on a command line would be readable by every host user (ps, /proc/*/cmdline).
+      env: { ...BASE_ENV, ...options.env, DEVTEAM_CGROUP_PROCS: dirs ? procsFiles(dirs).join(' ') : '' },
       stdin: 'ignore',
       detached: true,
       killSignal: 'SIGKILL',
