@@ -10,14 +10,16 @@ import {
   Janitor,
   OutboxDispatcher,
   ProjectHost,
+  loadPromptTemplates,
   productionSteps,
+  type PromptTemplates,
   startEventWorker,
   type EventJob,
 } from './actors/index.js';
 import { MemoryBus, RedisBus, type Bus } from './infra/bus/index.js';
 import { initializeBodySchema } from './http/index.js';
 import { startHttpServer, type HttpServer } from './http/index.js';
-import { EventsStore, ExecutionsStore, migrate, openDatabase, type Database } from './infra/db/index.js';
+import { ArtifactsStore, EventsStore, ExecutionsStore, migrate, openDatabase, type Database } from './infra/db/index.js';
 import { PROJECT_MACHINE_ID, PROJECT_MACHINE_VERSION } from './machines/index.js';
 import type { Logger } from './infra/log.js';
 import { BullmqQueue, MemoryQueue, type Consumer, type Queue } from './infra/queue/index.js';
@@ -76,6 +78,7 @@ export async function startRuntime(config: Config, roles: Roles, log: Logger, op
     closers.push({ name: 'kv', close: () => kv.close() });
 
     const events = new EventsStore(db.sql);
+    const artifacts = new ArtifactsStore(db.sql);
     const executions = new ExecutionsStore(db.sql, { [PROJECT_MACHINE_ID]: [PROJECT_MACHINE_VERSION] });
 
     let consumer: Consumer | null = null;
@@ -102,6 +105,8 @@ export async function startRuntime(config: Config, roles: Roles, log: Logger, op
       });
       if (sandbox) closers.push({ name: 'sandbox', close: () => sandbox.close() });
       else log.warn('DEVTEAM_SANDBOX=none: agents and builds run on this host without isolation or limits');
+      let promptTemplates: Promise<PromptTemplates> | null = null;
+      const templates = () => (promptTemplates ??= loadPromptTemplates());
       const projects = new ProjectHost({
         executions,
         lease,
@@ -115,7 +120,18 @@ export async function startRuntime(config: Config, roles: Roles, log: Logger, op
           const stored = await executions.projectConfig(record.tenant, record.projectId);
           const parsed = initializeBodySchema.safeParse(stored);
           if (!parsed.success) throw new Error(`project ${record.projectId} has an invalid stored configuration: ${parsed.error.message}`);
-          return productionSteps({ repos, sandbox, env: process.env }, { tenant: record.tenant, projectId: record.projectId, config: parsed.data });
+          return productionSteps(
+            {
+              repos,
+              sandbox,
+              artifacts,
+              templates,
+              env: process.env,
+              agentPath: config.agentPath,
+              author: { name: config.gitAuthorName, email: config.gitAuthorEmail },
+            },
+            { tenant: record.tenant, projectId: record.projectId, config: parsed.data },
+          );
         },
       });
       await projects.start();
@@ -144,6 +160,7 @@ export async function startRuntime(config: Config, roles: Roles, log: Logger, op
           executions,
           queue,
           kv,
+          artifacts,
           notifyExecution,
           log,
           bodyLimit: config.bodyLimit,

@@ -1,27 +1,206 @@
-// The prompt handed to a coding agent for one task attempt: deterministic (same task, attempt
-// and feedback → byte-identical text), built only from the task list and the last failure.
+// The prompt handed to a coding agent for one task attempt, filled into the templates in
+// ai_docs/prompts: a pure function of its input, so the same input gives a byte-identical prompt.
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Task } from '../infra/tasks/index.js';
+import type { RepoContext } from './repo-context.js';
+
+export { buildRepoContext, type RepoContext, type RepoContextOptions } from './repo-context.js';
+
+/** The templates' place in this package, relative to its root. */
+export const PROMPT_TEMPLATES_PATH = 'ai_docs/prompts';
+/** The end of a failing command's output is where the error is; 12 KiB keeps it without drowning the task. */
+export const DEFAULT_FEEDBACK_BUDGET_BYTES = 12 * 1024;
+
+export interface PromptTemplates {
+  /** The whole prompt; `{{retry}}` is where the retry section goes. */
+  implement: string;
+  /** Appended (through `{{retry}}`) when the attempt follows a failed one. */
+  retry: string;
+}
+
+export interface PromptDependency {
+  id: string;
+  title: string;
+  /** The commit that completed it, when there is one. */
+  commit: string | null;
+}
 
 export interface PromptInput {
   task: Task;
+  /** 1-based. */
   attempt: number;
+  /** What made the previous attempt fail (the verify command's output), or null on a first attempt. */
   feedback: string | null;
+  /** The task's dependencies and what they produced, in the order given. */
+  dependencies: PromptDependency[];
+  context: RepoContext;
+  templates: PromptTemplates;
+  feedbackBudgetBytes?: number;
 }
 
-export function renderPrompt({ task, attempt, feedback }: PromptInput): string {
-  const lines = [`# Task ${task.id}: ${task.title}`, ''];
-  if (task.dependencies.length) lines.push(`Already done before this task: ${task.dependencies.join(', ')}.`, '');
-  if (task.steps.length) {
-    lines.push('## Steps', '');
-    for (const step of task.steps) lines.push(`- ${step.id} ${step.text}`);
-    lines.push('');
+export class PromptTemplateError extends Error {
+  constructor(
+    readonly code: 'prompt_template_unreadable' | 'prompt_template_invalid',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'PromptTemplateError';
   }
-  if (task.criteria.length) {
-    lines.push('## Acceptance criteria', '');
-    for (const c of task.criteria) lines.push(`${c.index}. ${c.text}`);
-    lines.push('');
+}
+
+const PLACEHOLDER = /\{\{\s*([a-zA-Z][\w.]*)\s*\}\}/g;
+const IMPLEMENT_KEYS = ['task.id', 'task.title', 'task.phaseId', 'attempt', 'dependencies', 'steps', 'criteria', 'repo.files', 'repo.relevant', 'retry'] as const;
+const RETRY_KEYS = ['task.id', 'attempt', 'previousAttempt', 'feedback'] as const;
+type ImplementKey = (typeof IMPLEMENT_KEYS)[number];
+type RetryKey = (typeof RETRY_KEYS)[number];
+
+export function renderPrompt(input: PromptInput): string {
+  const { task, attempt, feedback, dependencies, context, templates } = input;
+  const retry =
+    feedback === null
+      ? ''
+      : fill<RetryKey>(templates.retry, {
+          'task.id': task.id,
+          attempt: String(attempt),
+          previousAttempt: String(attempt - 1),
+          feedback: fenced(trimFeedback(feedback, input.feedbackBudgetBytes).text, 'text'),
+        });
+  const text = fill<ImplementKey>(templates.implement, {
+    'task.id': task.id,
+    'task.title': task.title,
+    'task.phaseId': task.phaseId,
+    attempt: String(attempt),
+    dependencies: dependencies.length
+      ? dependencies.map((d) => `- ${d.id} ${d.title}${d.commit ? ` (commit ${d.commit})` : ''}`).join('\n')
+      : 'None: this task depends on no other task.',
+    steps: task.steps.length ? task.steps.map((s) => `- ${s.id} ${s.text}`).join('\n') : 'None listed: the title is the task.',
+    criteria: task.criteria.length
+      ? task.criteria.map((c) => `${c.index}. ${c.text}${c.source ? ` [source: ${c.source}]` : ''}`).join('\n')
+      : 'None listed: the build must pass.',
+    'repo.files': repoFiles(context),
+    'repo.relevant': relevantFiles(context),
+    retry,
+  });
+  // One trailing newline, whatever the templates end with, so an empty retry leaves no gap.
+  return `${text.replace(/\s+$/, '')}\n`;
+}
+
+/**
+ * The end of `text` within `budgetBytes` (UTF-8, marker included), starting at a line start and
+ * prefixed by "… N bytes omitted". ANSI colour codes go first: they cost bytes and mean nothing to the agent.
+ */
+export function trimFeedback(text: string, budgetBytes = DEFAULT_FEEDBACK_BUDGET_BYTES): { text: string; omittedBytes: number } {
+  // eslint-disable-next-line no-control-regex
+  const clean = text.replace(/\r\n?/g, '\n').replace(/\x1b\[[0-9;?]*[ -/]*[@-~]/g, '');
+  const bytes = Buffer.from(clean, 'utf8');
+  if (bytes.length <= budgetBytes) return { text: clean, omittedBytes: 0 };
+  // Room for the marker line, whose digits are at most those of the total.
+  const marker = (n: number): string => `… ${n} bytes omitted\n`;
+  const keep = Math.max(0, budgetBytes - Buffer.byteLength(marker(bytes.length)));
+  let start = bytes.length - keep;
+  if (bytes[start - 1] !== 0x0a) {
+    const newline = bytes.indexOf(0x0a, start);
+    if (newline !== -1 && newline + 1 < bytes.length) start = newline + 1;
+    // No line start in the window (one huge line): cut at a character boundary instead.
+    else while (start < bytes.length && (bytes[start]! & 0xc0) === 0x80) start++;
   }
-  lines.push('Change the files in this repository to complete the task. Do not commit: the runner commits.', '');
-  if (feedback) lines.push(`## Attempt ${attempt}: the previous attempt failed`, '', '```', feedback, '```', '');
-  return `${lines.join('\n')}`;
+  const omittedBytes = start;
+  return { text: marker(omittedBytes) + bytes.subarray(start).toString('utf8'), omittedBytes };
+}
+
+const templateCache = new Map<string, Promise<PromptTemplates>>();
+
+/** Reads (once per directory, for the life of the process) and checks the templates. */
+export function loadPromptTemplates(dir: string = defaultPromptTemplatesDir()): Promise<PromptTemplates> {
+  let loaded = templateCache.get(dir);
+  if (!loaded) {
+    loaded = readTemplates(dir);
+    // A failed read is not cached: the next call retries.
+    loaded.catch(() => templateCache.delete(dir));
+    templateCache.set(dir, loaded);
+  }
+  return loaded;
+}
+
+/** `ai_docs/prompts` at the package root, found from this module (works from src/ and dist/src/). */
+export function defaultPromptTemplatesDir(moduleUrl: string | URL = import.meta.url): string {
+  let dir = dirname(fileURLToPath(moduleUrl));
+  for (;;) {
+    if (existsSync(join(dir, 'package.json'))) return join(dir, PROMPT_TEMPLATES_PATH);
+    const parent = dirname(dir);
+    if (parent === dir) throw new PromptTemplateError('prompt_template_unreadable', `no package root above ${String(moduleUrl)}`);
+    dir = parent;
+  }
+}
+
+async function readTemplates(dir: string): Promise<PromptTemplates> {
+  const read = async (name: string, keys: readonly string[]): Promise<string> => {
+    const path = join(dir, name);
+    let raw: string;
+    try {
+      raw = await readFile(path, 'utf8');
+    } catch (error) {
+      throw new PromptTemplateError('prompt_template_unreadable', `cannot read prompt template ${path}`, { cause: error });
+    }
+    // A leading <!-- … --> documents the template for its editors; the agent does not need it.
+    const text = raw.replace(/\r\n?/g, '\n').replace(/^<!--[\s\S]*?-->\n*/, '');
+    const unknown = [...text.matchAll(PLACEHOLDER)].map((m) => m[1]!).filter((k) => !keys.includes(k));
+    if (unknown.length) {
+      throw new PromptTemplateError('prompt_template_invalid', `prompt template ${path} uses unknown placeholders: ${[...new Set(unknown)].join(', ')}`);
+    }
+    return text;
+  };
+  return { implement: await read('implement.md', IMPLEMENT_KEYS), retry: await read('retry.md', RETRY_KEYS) };
+}
+
+/**
+ * One pass over the template: values are inserted verbatim and never scanned again, so a `{{x}}`
+ * inside a task's text or a file's contents stays as written.
+ */
+function fill<K extends string>(template: string, values: Record<K, string>): string {
+  return template.replace(PLACEHOLDER, (whole, key: string) => {
+    if (!Object.hasOwn(values, key)) throw new PromptTemplateError('prompt_template_invalid', `unknown placeholder ${whole}`);
+    return values[key as K];
+  });
+}
+
+function repoFiles(context: RepoContext): string {
+  if (context.totalFiles === 0) return 'The repository has no tracked files yet.';
+  const head =
+    context.files.length < context.totalFiles
+      ? `The first ${context.files.length} of ${context.totalFiles} tracked files:`
+      : `The ${context.totalFiles} tracked files:`;
+  return `${head}\n\n${fenced(context.files.join('\n'), 'text')}`;
+}
+
+function relevantFiles(context: RepoContext): string {
+  const parts: string[] = [];
+  for (const file of context.relevant) parts.push(`#### ${file.path}\n\n${fenced(file.content, languageOf(file.path))}`);
+  if (context.skipped.length) {
+    const why: Record<RepoContext['skipped'][number]['reason'], string> = {
+      binary: 'binary',
+      'too-large': 'too large',
+      'over-budget': 'over the size budget',
+      'not-a-file': 'not a regular file in the checkout',
+    };
+    parts.push(`Also relevant, not shown (open them yourself):\n\n${context.skipped.map((s) => `- ${s.path} (${why[s.reason]})`).join('\n')}`);
+  }
+  return parts.length ? parts.join('\n\n') : 'None: no file is named by the task.';
+}
+
+/** A fence longer than any backtick run in the text, so file contents cannot close it early. */
+function fenced(text: string, language: string): string {
+  let longest = 0;
+  for (const run of text.matchAll(/`{3,}/g)) longest = Math.max(longest, run[0].length);
+  const fence = '`'.repeat(Math.max(3, longest + 1));
+  return `${fence}${language}\n${text.endsWith('\n') || text === '' ? text : `${text}\n`}${fence}`;
+}
+
+function languageOf(path: string): string {
+  const ext = /\.([A-Za-z0-9]+)$/.exec(path)?.[1]?.toLowerCase() ?? '';
+  return /^[a-z0-9]{1,10}$/.test(ext) ? ext : 'text';
 }

@@ -5,12 +5,13 @@ import { ApiError } from './errors.js';
 import { registerAutomationRoutes, type AutomationRoutesDeps } from './automation-routes.js';
 import { registerControlRoutes, type ControlRoutesDeps } from './control-routes.js';
 import { registerInitializeRoute, type InitializeRouteDeps } from './initialize-route.js';
+import { registerArtifactsRoute, type ArtifactsRouteDeps } from './artifacts-route.js';
 import { registerEventRoutes, type EventRoutesDeps } from './events-routes.js';
 import { replyError } from './reply-error.js';
 import { Exchange, InFlight } from './exchange.js';
 import { registerHealthRoutes, type ReadinessCheck } from './health-routes.js';
 
-export interface HttpDeps extends EventRoutesDeps, AutomationRoutesDeps, ControlRoutesDeps, InitializeRouteDeps {
+export interface HttpDeps extends EventRoutesDeps, AutomationRoutesDeps, ControlRoutesDeps, InitializeRouteDeps, ArtifactsRouteDeps {
   log: Logger;
   readiness: ReadinessCheck[];
 }
@@ -31,6 +32,7 @@ export async function startHttpServer(deps: HttpDeps, listen: { host: string; po
   registerAutomationRoutes(app, deps, inFlight);
   registerControlRoutes(app, deps, inFlight);
   registerInitializeRoute(app, deps, inFlight);
+  registerArtifactsRoute(app, deps, inFlight);
   app.any('/*', (res, req) => {
     const exchange = new Exchange(res);
     replyError(exchange, new ApiError('not_found', `no route ${req.getMethod().toUpperCase()} ${req.getUrl()}`), deps.log);

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import postgres from 'postgres';
 import { agentProjectBody, createAgentRemote } from '../support/agent-remote.js';
+import { git } from '../support/git-remote.js';
 import { startService, type CliProcess } from '../support/cli-process.js';
 import { createTestDatabase, dropRedisPrefix, eventually, REDIS_URL, tempDir, uniquePrefix, type TestDatabase } from '../support/services.js';
 
@@ -56,8 +57,11 @@ describe('worker crash and takeover', () => {
     await dropRedisPrefix(prefix);
   }, 60_000);
 
+  const remotes = new Map<string, string>();
+
   async function initialize(projectId: string, title: string): Promise<string> {
     const remote = await createAgentRemote(dir.path, projectId, [{ id: '1.1', title }]);
+    remotes.set(projectId, remote.bare);
     const res = await fetch(`http://127.0.0.1:${apiPort}/api/devteam/automation/initialize`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -88,14 +92,22 @@ describe('worker crash and takeover', () => {
     expect(takeoverMs).toBeLessThanOrEqual(TTL_MS + 2_000);
 
     await b.waitForLine((l) => l.msg === 'stopped driving the project' && l.executionId === executionId, 30_000);
-    // B started at the interrupted step: select and prep, finished before the crash, did not run again.
-    expect(steps(b, executionId)).toEqual(['implement', 'verify', 'merge']);
+    // B started at the interrupted step: select and prep, finished before the crash, did not run
+    // again (B prepared the work branch in its own checkout because A's was on A's host).
+    expect(steps(b, executionId)).toEqual(['implement', 'verify', 'merge', 'push', 'select']);
     // Every line about the run carries the ids that tie it to the request that started it.
     const runLines = b.lines.filter((l) => l.msg === 'transition persisted' || l.msg === 'step started');
     expect(runLines.length).toBeGreaterThan(3);
     for (const l of runLines) expect(l).toMatchObject({ executionId, projectId: 'killed', correlationId: expect.any(String) });
-    const [row] = await sql`SELECT status, last_error FROM executions WHERE id = ${executionId}`;
-    expect(row).toMatchObject({ status: 'failed', last_error: expect.stringMatching(/merge/) });
+    const [row] = await sql`SELECT status FROM executions WHERE id = ${executionId}`;
+    expect(row).toMatchObject({ status: 'completed' });
+    // One commit for the task on the remote, no duplicate.
+    const [{ n }] = (await sql`SELECT count(*)::int AS n FROM execution_steps WHERE execution_id = ${executionId} AND step = 'push' AND status = 'succeeded'`) as unknown as [{ n: number }];
+    expect(n).toBe(1);
+    expect((await git(dir.path, '--git-dir', remotes.get('killed')!, 'log', '--format=%s', 'main')).split('\n')).toEqual([
+      'Task 1.1: slow 4',
+      'scripted agent project',
+    ]);
     await b.stop();
   }, 90_000);
 
@@ -124,7 +136,7 @@ describe('worker crash and takeover', () => {
     await b.waitForLine((l) => l.msg === 'stopped driving the project' && l.executionId === executionId, 30_000);
     const [row] = await sql`SELECT e.owner_epoch::int AS owner, p.epoch::int AS epoch, e.status FROM executions e JOIN projects p USING (tenant, project_id) WHERE e.id = ${executionId}`;
     expect(row!.owner).toBe(row!.epoch);
-    expect(row!.status).toBe('failed');
+    expect(row!.status).toBe('completed');
     await a.stop();
     await b.stop();
   }, 90_000);

@@ -16,6 +16,7 @@ import { createTestDatabase, eventually, tempDir, type TestDatabase } from '../s
 
 interface Status {
   status: string;
+  progress: { done: number; total: number };
   phase: string | null;
   attempt: number;
   lastError: string | null;
@@ -57,37 +58,53 @@ describe('project actor', () => {
     }, ms, what);
   const checkout = (projectId: string) => join(dir.path, 'data', 'repos', 'local', projectId, 'repo');
 
-  it('selects, prepares, implements and verifies a task for real, then fails honestly at merge', async () => {
+  it('works through the task list: each task implemented, verified, committed, merged and pushed', async () => {
     const remote = await createAgentRemote(dir.path, 'plain', [{ id: '1.1', title: 'write a file' }, { id: '1.2', title: 'another', dependencies: ['1.1'] }]);
     const res = await initialize(agentProjectBody('plain', `file://${remote.bare}`));
     expect(res.status).toBe(202);
     const { executionId } = (await res.json()) as { executionId: string };
-    const final = await until('plain', (s) => s.status === 'failed', 'the run to end');
-    expect(final.lastError).toMatch(/merge into the base branch is not implemented yet/);
-    expect(final.results['1.1']).toMatchObject({ status: 'failed', attempts: 1 });
-    // What git sees in the work branch, not what the agent said.
-    expect(await git(checkout('plain'), 'rev-parse', '--abbrev-ref', 'HEAD')).toBe('devteam/1.1');
-    expect(await readFile(join(checkout('plain'), 'work', '1.1.txt'), 'utf8')).toBe('done 1.1\n');
-    const steps = await sql`SELECT step, status FROM execution_steps WHERE execution_id = ${executionId} ORDER BY started_at`;
-    expect(steps.map((s) => `${s.step}:${s.status}`)).toEqual(['implement:succeeded', 'verify:succeeded', 'merge:failed']);
-    // Nothing reached the remote's main.
-    expect(await git(remote.work, 'ls-remote', remote.bare, 'refs/heads/devteam/*')).toBe('');
+    const final = await until('plain', (s) => s.status === 'completed', 'the run to complete');
+    expect(final.progress).toEqual({ done: 2, total: 2 });
+    // What the remote has, not what the runner says.
+    await git(remote.work, 'fetch', '--quiet', 'origin');
+    const subjects = await git(remote.work, 'log', '--format=%s|%an', 'origin/main', '-n', '2');
+    expect(subjects.split('\n')).toEqual(['Task 1.2: another|DevTeam Runner', 'Task 1.1: write a file|DevTeam Runner']);
+    const tip = await git(remote.work, 'rev-parse', 'origin/main');
+    expect(final.results['1.2']).toMatchObject({ status: 'done', attempts: 1, commit: tip });
+    expect(await git(remote.work, 'show', 'origin/main:work/1.1.txt')).toBe('done 1.1');
+    const steps = await sql`SELECT task_id, step, status FROM execution_steps WHERE execution_id = ${executionId} ORDER BY started_at`;
+    expect(steps.map((s) => `${s.task_id}:${s.step}:${s.status}`)).toEqual([
+      '1.1:implement:succeeded',
+      '1.1:verify:succeeded',
+      '1.1:merge:succeeded',
+      '1.1:push:succeeded',
+      '1.2:implement:succeeded',
+      '1.2:verify:succeeded',
+      '1.2:merge:succeeded',
+      '1.2:push:succeeded',
+    ]);
+    const artifacts = (await (await api(`/executions/${executionId}/artifacts?taskId=1.1`)).json()) as { artifacts: Array<{ kind: string }> };
+    expect(artifacts.artifacts.map((a) => a.kind).sort()).toEqual(['agent-output', 'diff', 'files', 'prompt', 'verify-output']);
   }, 60_000);
 
-  it('feeds the failing verify output back to the agent and retries, at most 3 attempts', async () => {
+  it('feeds the failing verify output back to the agent and retries; after 3 failures nothing is merged', async () => {
     const flaky = await createAgentRemote(dir.path, 'flaky', [{ id: '1.1', title: 'flaky change' }]);
     await initialize(agentProjectBody('flaky', `file://${flaky.bare}`));
-    const retried = await until('flaky', (s) => s.status === 'failed', 'the flaky run to end');
-    expect(retried.results['1.1']).toMatchObject({ attempts: 2 });
-    expect(retried.lastError).toMatch(/merge/);
+    const retried = await until('flaky', (s) => s.status === 'completed', 'the flaky run to complete');
+    expect(retried.results['1.1']).toMatchObject({ status: 'done', attempts: 2 });
     const secondPrompt = await readFile(join(checkout('flaky'), '.git', 'devteam', 'prompt-1.1-2.md'), 'utf8');
     expect(secondPrompt).toContain('check failed: work/1.1.txt is BROKEN');
+    await git(flaky.work, 'fetch', '--quiet', 'origin');
+    expect(await git(flaky.work, 'show', 'origin/main:work/1.1.txt')).toBe('fixed');
 
     const broken = await createAgentRemote(dir.path, 'broken', [{ id: '1.1', title: 'broken change' }]);
+    const before = await git(broken.work, 'rev-parse', 'HEAD');
     await initialize(agentProjectBody('broken', `file://${broken.bare}`));
     const failed = await until('broken', (s) => s.status === 'failed', 'the broken run to end');
     expect(failed.lastError).toBe('task 1.1: verification failed after 3 attempts');
     expect(failed.results['1.1']).toMatchObject({ status: 'failed', attempts: 3 });
+    await git(broken.work, 'fetch', '--quiet', 'origin');
+    expect(await git(broken.work, 'rev-parse', 'origin/main')).toBe(before);
   }, 90_000);
 
   it('pause kills the running agent, resume runs the step again, stop cleans up to stopped', async () => {

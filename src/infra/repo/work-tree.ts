@@ -87,3 +87,13 @@ export async function changedBetween(repoDir: string, before: string, after: str
   const out = await git(repoDir, ['diff', '--name-only', '-z', '--no-renames', before, after], signal);
   return out.split('\0').filter(Boolean);
 }
+
+/** The checked-out branch (or "HEAD" when detached). */
+export async function currentBranch(repoDir: string, signal?: AbortSignal): Promise<string> {
+  return (await git(repoDir, ['rev-parse', '--abbrev-ref', 'HEAD'], signal)).trim();
+}
+
+/** How many commits `to` has that `from` does not. */
+export async function commitsAhead(repoDir: string, from: string, to: string, signal?: AbortSignal): Promise<number> {
+  return Number((await git(repoDir, ['rev-list', '--count', `${from}..${to}`, '--'], signal)).trim());
+}

@@ -1,0 +1,88 @@
+// IMPLEMENT: build the prompt, run the coding agent in the project's sandbox, and judge the
+// attempt by what git sees changed — agents exit 0 even when their edits failed. Everything is
+// kept as artifacts of the attempt: prompt, agent output, diff, files.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { buildInvocation, runAgent } from '../infra/agent/index.js';
+import { changedBetween, diffOf, snapshotTree } from '../infra/repo/index.js';
+import { WORKSPACE } from '../infra/sandbox/index.js';
+import type { ImplementOutput, StepInput } from '../machines/index.js';
+import { buildRepoContext, renderPrompt } from './prompt.js';
+import { SANDBOX_PATH, tail, type StepEnv } from './step-env.js';
+import type { StepContext } from './project-steps.js';
+
+/** Inside .git: never committed, never seen by `git status`, visible in the sandbox. */
+const RUNNER_DIR = join('.git', 'devteam');
+
+export async function implementStep(env: StepEnv, input: StepInput, { signal, log }: StepContext): Promise<ImplementOutput> {
+  const { config, deps } = env;
+  const taskId = input.task!.id;
+  const { repoDir, recreated } = await env.onWorkBranch(input.branch!, signal);
+  if (recreated) log.warn('the work branch was not on this worker: prepared it again from the base');
+  const { task, list } = await env.task(repoDir, taskId);
+  const box = await env.sandbox(repoDir);
+
+  const context = await buildRepoContext(repoDir, { task, signal });
+  const dependencies = task.dependencies.map((id) => ({
+    id,
+    title: list.tasks.find((t) => t.id === id)?.title ?? id,
+    commit: input.results[id]?.commit ?? null,
+  }));
+  const prompt = renderPrompt({ task, attempt: input.attempt, feedback: input.feedback, dependencies, context, templates: await deps.templates() });
+  const promptRel = join(RUNNER_DIR, `prompt-${taskId}-${input.attempt}.md`);
+  await mkdir(join(repoDir, RUNNER_DIR), { recursive: true });
+  await writeFile(join(repoDir, promptRel), prompt);
+  const artifact = { executionId: input.executionId, taskId, attempt: input.attempt };
+  await deps.artifacts.put({ ...artifact, kind: 'prompt', content: prompt, meta: { bytes: Buffer.byteLength(prompt) } });
+
+  const agent = config.agent;
+  const invocation = buildInvocation(agent.preset, {
+    promptFile: `${WORKSPACE}/${promptRel}`,
+    prompt,
+    model: agent.model,
+    args: agent.args,
+    command: agent.command,
+    home: `${WORKSPACE}/${RUNNER_DIR}/home`,
+    env: deps.env,
+  });
+  if (deps.agentPath) invocation.env.PATH = `${deps.agentPath}:${SANDBOX_PATH}`;
+
+  const before = await snapshotTree(repoDir, signal);
+  const run = await runAgent(box, invocation, {
+    timeoutMs: agent.timeoutSec * 1000,
+    signal,
+    homeOnHost: join(repoDir, RUNNER_DIR, 'home'),
+    onLine: (stream, line) => log.info({ stream, line }, 'agent output'),
+  });
+  await deps.artifacts.put({
+    ...artifact,
+    kind: 'agent-output',
+    content: run.stderr ? `${run.stdout}\n--- stderr ---\n${run.stderr}` : run.stdout,
+    meta: { outcome: run.outcome, exitCode: run.exitCode, durationMs: run.durationMs, truncated: run.truncated, argv0: invocation.argv[0] },
+  });
+  if (run.outcome === 'cancelled') throw signal.reason ?? new Error('cancelled');
+
+  const changedNow = await changedBetween(repoDir, before, await snapshotTree(repoDir, signal), signal);
+  const diff = await diffOf(repoDir, 'HEAD', { signal });
+  await deps.artifacts.put({ ...artifact, kind: 'diff', content: diff.diff, meta: { truncated: diff.truncated, files: diff.files.length } });
+  await deps.artifacts.put({
+    ...artifact,
+    kind: 'files',
+    content: diff.files.map((f) => `${f.status}\t${f.path}`).join('\n'),
+    meta: { changedByThisAttempt: changedNow },
+  });
+  const files = diff.files.map((f) => f.path);
+  const name = invocation.argv[0];
+  const failure =
+    run.outcome === 'timeout'
+      ? `agent ${name} timed out after ${agent.timeoutSec} s`
+      : run.outcome === 'oom'
+        ? `agent ${name} was killed at the memory limit`
+        : run.exitCode !== 0
+          ? `agent ${name} exited ${run.exitCode}: ${tail(run.stderr || run.stdout, 1_000).trim()}`
+          : changedNow.length === 0
+            ? 'the agent changed nothing'
+            : null;
+  log.info({ outcome: run.outcome, exitCode: run.exitCode, durationMs: run.durationMs, changed: changedNow.length, failure }, 'agent finished');
+  return failure ? { changed: false, files, failure } : { changed: true, files };
+}

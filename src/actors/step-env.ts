@@ -1,0 +1,120 @@
+// What every production step of one project shares: its configuration, the checkout in the
+// repository cache, its sandbox, the task list, credentials read from the worker's environment.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { InitializeBody } from '../http/index.js';
+import type { ArtifactsStore } from '../infra/db/index.js';
+import { createWorkBranch, currentBranch, projectPaths, type RepoCache } from '../infra/repo/index.js';
+import type { ProjectSandbox, Sandbox } from '../infra/sandbox/index.js';
+import { loadTaskList, type Task, type TaskList } from '../infra/tasks/index.js';
+import type { PromptTemplates } from './prompt.js';
+
+export interface ProjectStepsDeps {
+  repos: RepoCache;
+  sandbox: Sandbox | null;
+  artifacts: ArtifactsStore;
+  templates: () => Promise<PromptTemplates>;
+  /** Where credentials named by the project (tokenEnv, model keys) are read: the worker's environment. */
+  env: Record<string, string | undefined>;
+  /** Directories put first on PATH for agent CLIs inside the sandbox. */
+  agentPath?: string;
+  author: { name: string; email: string };
+}
+
+export interface ProjectRef {
+  tenant: string;
+  projectId: string;
+  config: InitializeBody;
+}
+
+export const WORK_BRANCH_PREFIX = 'devteam/';
+/** PATH inside the sandbox (the local driver's default), after DEVTEAM_AGENT_PATH. */
+export const SANDBOX_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+export function workBranch(taskId: string): string {
+  return `${WORK_BRANCH_PREFIX}${taskId}`;
+}
+
+export class StepEnv {
+  readonly base: string;
+
+  constructor(
+    readonly deps: ProjectStepsDeps,
+    readonly project: ProjectRef,
+  ) {
+    this.base = project.config.repository.branch;
+  }
+
+  get config(): InitializeBody {
+    return this.project.config;
+  }
+
+  credentials(): { token: string; username?: string } | undefined {
+    const name = this.config.repository.credentials?.tokenEnv;
+    if (!name) return undefined;
+    const token = this.deps.env[name];
+    if (!token) throw new Error(`${name} is not set in the worker's environment: the repository credentials cannot be read`);
+    return { token, username: this.config.repository.credentials?.username };
+  }
+
+  /** Clones or fetches: the remote's current state (SELECT, PREP). */
+  async fetched(signal: AbortSignal): Promise<string> {
+    const result = await this.deps.repos.ensure({
+      tenant: this.project.tenant,
+      projectId: this.project.projectId,
+      url: this.config.repository.url,
+      branch: this.base,
+      credentials: this.credentials(),
+      signal,
+    });
+    return result.repoDir;
+  }
+
+  /** The checkout as it is, without a network round trip; cloned only when this host has none. */
+  async local(signal: AbortSignal): Promise<string> {
+    const { repoDir } = projectPaths(this.deps.repos.root, this.project.tenant, this.project.projectId);
+    return existsSync(join(repoDir, '.git')) ? repoDir : this.fetched(signal);
+  }
+
+  /**
+   * The checkout on the task's work branch. When this host has no such branch (the task was
+   * prepared by a worker that died), it is created again: the caller re-does the work on it.
+   */
+  async onWorkBranch(branch: string, signal: AbortSignal): Promise<{ repoDir: string; recreated: boolean }> {
+    const repoDir = await this.local(signal);
+    if ((await currentBranch(repoDir, signal).catch(() => '')) === branch) return { repoDir, recreated: false };
+    await this.fetched(signal);
+    await createWorkBranch(repoDir, branch, this.base, signal);
+    return { repoDir, recreated: true };
+  }
+
+  async sandbox(repoDir: string): Promise<ProjectSandbox> {
+    if (!this.deps.sandbox) throw new Error('DEVTEAM_SANDBOX=none has no command runner yet: use the local or docker sandbox');
+    const { sandbox } = await this.deps.sandbox.ensure({
+      tenant: this.project.tenant,
+      projectId: this.project.projectId,
+      workspace: repoDir,
+      limits: this.config.limits,
+    });
+    return sandbox;
+  }
+
+  async taskList(repoDir: string): Promise<TaskList> {
+    return (await loadTaskList({ repoDir, path: this.config.tasks?.path })).list;
+  }
+
+  async task(repoDir: string, id: string): Promise<{ task: Task; list: TaskList }> {
+    const list = await this.taskList(repoDir);
+    const task = list.tasks.find((t) => t.id === id);
+    if (!task) throw new Error(`task ${id} is no longer in the task list`);
+    return { task, list };
+  }
+}
+
+/** The last `bytes` of text, cut at a line start when possible. */
+export function tail(text: string, bytes: number): string {
+  if (Buffer.byteLength(text) <= bytes) return text;
+  const cut = text.slice(-bytes);
+  const nl = cut.indexOf('\n');
+  return `…\n${nl >= 0 && nl < cut.length - 1 ? cut.slice(nl + 1) : cut}`;
+}

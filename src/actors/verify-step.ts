@@ -1,0 +1,53 @@
+// VERIFY: the project's build commands in its sandbox, in order, stopping at the first failure,
+// whose output (its end) is what the next attempt's prompt gets.
+import type { StepInput, VerifyOutput } from '../machines/index.js';
+import { WORKSPACE } from '../infra/sandbox/index.js';
+import { tail, type StepEnv } from './step-env.js';
+import type { StepContext } from './project-steps.js';
+
+/** Bytes of a failing command's output kept for the next attempt (the end is kept). */
+const FEEDBACK_BYTES = 16 * 1024;
+/** Lines of output held in memory per command; older ones are dropped (the end matters). */
+const MAX_LINES = 5_000;
+
+export async function verifyStep(env: StepEnv, input: StepInput, { signal, log }: StepContext): Promise<VerifyOutput> {
+  const { repoDir, recreated } = await env.onWorkBranch(input.branch!, signal);
+  if (recreated) throw new Error(`the change of task ${input.task!.id} is not on this worker (it was made on a worker that stopped); the task must be implemented again`);
+  const box = await env.sandbox(repoDir);
+  const { commands, timeoutSec } = env.config.verify;
+  const ran: Array<{ argv: string[]; outcome: string; exitCode: number | null; durationMs: number }> = [];
+  const transcript: string[] = [];
+  let result: VerifyOutput = { ok: true, output: '' };
+  for (const argv of commands) {
+    const lines: string[] = [];
+    const run = await box.exec(argv, {
+      timeoutMs: timeoutSec * 1000,
+      signal,
+      // A package cache that survives between commands and attempts (inside .git: never committed).
+      env: { CI: 'true', npm_config_cache: `${WORKSPACE}/.git/devteam/npm-cache` },
+      onLine: (_stream, line) => {
+        lines.push(line);
+        if (lines.length > MAX_LINES) lines.shift();
+      },
+    });
+    if (run.outcome === 'cancelled') throw signal.reason ?? new Error('cancelled');
+    ran.push({ argv, outcome: run.outcome, exitCode: run.exitCode, durationMs: run.durationMs });
+    const header = `$ ${argv.join(' ')}`;
+    transcript.push(header, ...lines);
+    if (run.outcome !== 'completed' || run.exitCode !== 0) {
+      const why = run.outcome === 'completed' ? `exited ${run.exitCode}` : run.outcome === 'oom' ? 'killed at the memory limit' : `timed out after ${timeoutSec} s`;
+      log.info({ command: argv.join(' '), outcome: run.outcome, exitCode: run.exitCode }, 'verification failed');
+      result = { ok: false, output: `${header}  (${why})\n${tail(lines.join('\n'), FEEDBACK_BYTES)}` };
+      break;
+    }
+  }
+  await env.deps.artifacts.put({
+    executionId: input.executionId,
+    taskId: input.task!.id,
+    attempt: input.attempt,
+    kind: 'verify-output',
+    content: transcript.join('\n'),
+    meta: { ok: result.ok, commands: ran },
+  });
+  return result;
+}
