@@ -43,7 +43,7 @@ export async function implementStep(env: StepEnv, input: StepInput, { signal, lo
     args: agent.args,
     command: agent.command,
     home: `${WORKSPACE}/${RUNNER_DIR}/home`,
-    env: deps.env,
+    env: agentEnv(deps.env, agent.keyEnv),
   });
   if (deps.agentPath) invocation.env.PATH = `${deps.agentPath}:${SANDBOX_PATH}`;
 
@@ -85,4 +85,15 @@ export async function implementStep(env: StepEnv, input: StepInput, { signal, lo
             : null;
   log.info({ outcome: run.outcome, exitCode: run.exitCode, durationMs: run.durationMs, changed: changedNow.length, failure }, 'agent finished');
   return failure ? { changed: false, files, failure } : { changed: true, files };
+}
+
+/** Variables the presets read their model key from. */
+const MODEL_KEY_VARS = ['ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'GEMINI_API_KEY'];
+
+/** The worker's environment, with the project's own model key (named by `keyEnv`) in place of the defaults. */
+function agentEnv(env: Record<string, string | undefined>, keyEnv: string | undefined): Record<string, string | undefined> {
+  if (!keyEnv) return env;
+  const key = env[keyEnv];
+  if (!key) throw new Error(`${keyEnv} (the project's agent.keyEnv) is not set in the worker's environment`);
+  return { ...env, ...Object.fromEntries(MODEL_KEY_VARS.map((name) => [name, key])) };
 }

@@ -58,6 +58,8 @@ export const initializeBodySchema = z
         args: z.array(z.string().max(4096)).max(64).default([]),
         command: argv.optional(),
         timeoutSec: z.number().int().min(10).max(24 * 3600).default(900),
+        /** The worker environment variable holding this project's model key (instead of the preset's default variable). */
+        keyEnv: envName.optional(),
       })
       .refine((a) => a.preset !== 'command' || a.command !== undefined, { message: 'preset "command" needs a command argv', path: ['command'] })
       .refine((a) => a.preset === 'command' || a.command === undefined, { message: 'command is only for preset "command"', path: ['command'] })

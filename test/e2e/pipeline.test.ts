@@ -104,7 +104,8 @@ describe('the pipeline, end to end with Claude Code and a real npm project', () 
       DEVTEAM_RECONCILE_MS: '200',
       DEVTEAM_AGENT_PATH: dirname(CLAUDE_BIN),
       ANTHROPIC_BASE_URL: model.url,
-      ANTHROPIC_API_KEY: MODEL_KEY,
+      // The project names its key (agent.keyEnv): a per-project secret reference, not the default variable.
+      PIPELINE_MODEL_KEY: MODEL_KEY,
     });
   }, 180_000);
 
@@ -124,7 +125,7 @@ describe('the pipeline, end to end with Claude Code and a real npm project', () 
       body: JSON.stringify({
         projectId: name,
         repository: { url: `file://${remote.bare}`, branch: 'main' },
-        agent: { preset: 'claude-code', timeoutSec: 120 },
+        agent: { preset: 'claude-code', timeoutSec: 120, keyEnv: 'PIPELINE_MODEL_KEY' },
         verify: { timeoutSec: 300 },
         limits: { cpus: 1, memoryMb: 2048 },
       }),
@@ -162,7 +163,8 @@ describe('the pipeline, end to end with Claude Code and a real npm project', () 
     // Where the time went: everything but the agent and the build is the runner's overhead.
     const overhead = await runnerOverhead(sql, executionId);
     console.log(`runner overhead per task (agent and build excluded): ${overhead.map((o) => `${o.taskId} ${o.overheadMs} ms`).join(', ')}`);
-    // The model key never reached a log line.
+    // The agent was given the project's key, which never reached a log line.
+    expect(model.requests.filter((r) => !r.sideCall).every((r) => r.apiKey === MODEL_KEY)).toBe(true);
     expect(JSON.stringify(service.proc.lines) + service.proc.stderr.join('')).not.toContain(MODEL_KEY);
   }, 300_000);
 

@@ -21,6 +21,8 @@ export interface RecordedRequest extends ModelRequest {
   url: string;
   /** A request without tools (titles, summaries): answered with plain text, not by the script. */
   sideCall: boolean;
+  /** The key the client sent (x-api-key, or a bearer token). */
+  apiKey: string | null;
 }
 
 export interface ModelServer {
@@ -136,7 +138,9 @@ export async function startModelServer(script: Script): Promise<ModelServer> {
       return;
     }
     const sideCall = !Array.isArray(body?.tools) || body.tools.length === 0;
-    const request: RecordedRequest = { method: req.method, url: req.url ?? '', body, turn: toolResultCount(body), cwd: cwdOf(body), sideCall };
+    const bearer = /^Bearer (.+)$/.exec(String(req.headers.authorization ?? ''))?.[1];
+    const apiKey = (req.headers['x-api-key'] as string | undefined) ?? bearer ?? null;
+    const request: RecordedRequest = { method: req.method, url: req.url ?? '', body, turn: toolResultCount(body), cwd: cwdOf(body), sideCall, apiKey };
     requests.push(request);
     const reply: Reply = sideCall ? { text: SIDE_CALL_TEXT } : script({ turn: request.turn, body, cwd: request.cwd });
     const blocks = blocksOf(reply);
