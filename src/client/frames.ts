@@ -1,0 +1,45 @@
+// The frames of the live stream (/ws/devteam), shared by the server and every client: one zod
+// envelope, so a frame that does not match is refused at both ends.
+import { z } from 'zod';
+
+export const FRAME_TYPES = ['hello', 'execution-update', 'execution-log', 'resync', 'error'] as const;
+export type FrameType = (typeof FRAME_TYPES)[number];
+
+/** Payload of `execution-update`: the status projection after a transition. */
+export const ExecutionUpdateSchema = z.object({
+  executionId: z.string(),
+  status: z.enum(['running', 'paused', 'stopping', 'stopped', 'completed', 'failed']),
+  phase: z.string().nullable(),
+  task: z.object({ id: z.string(), title: z.string() }).nullable(),
+  attempt: z.number().int().nonnegative(),
+  progress: z.object({ done: z.number().int().nonnegative(), total: z.number().int().nonnegative() }),
+  lastError: z.string().nullable(),
+});
+export type ExecutionUpdate = z.infer<typeof ExecutionUpdateSchema>;
+
+/** Payload of `execution-log`: a batch of output lines of the agent or of a verify command. */
+export const ExecutionLogSchema = z.object({
+  executionId: z.string(),
+  source: z.enum(['agent', 'verify']),
+  taskId: z.string().nullable(),
+  attempt: z.number().int().nonnegative(),
+  lines: z.array(z.object({ stream: z.enum(['stdout', 'stderr']), text: z.string() })),
+});
+export type ExecutionLog = z.infer<typeof ExecutionLogSchema>;
+
+/** Every frame: `seq` is per project and strictly increasing (0 for frames outside a project's sequence: hello, error). */
+export const FrameSchema = z.object({
+  type: z.enum(FRAME_TYPES),
+  ts: z.number(),
+  projectId: z.string(),
+  seq: z.number().int().nonnegative(),
+  payload: z.unknown(),
+});
+export type Frame = z.infer<typeof FrameSchema>;
+
+/** What a client may send: subscribe to a project (resuming after `lastSeq`), or unsubscribe. */
+export const ClientMessageSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('subscribe'), projectId: z.string().min(1).max(128), lastSeq: z.number().int().nonnegative().optional() }),
+  z.object({ type: z.literal('unsubscribe'), projectId: z.string().min(1).max(128) }),
+]);
+export type ClientMessage = z.infer<typeof ClientMessageSchema>;
