@@ -64,7 +64,7 @@ export const SETTINGS = {
   sandboxBinds: {
     env: 'DEVTEAM_SANDBOX_BINDS',
     flag: '--sandbox-binds <binds>',
-    doc: 'extra read-only host mounts of the project containers, host:container[,…] (docker driver)',
+    doc: 'extra read-only host mounts of the project sandboxes, host:inside[,…] (both drivers)',
     schema: z
       .string()
       .regex(/^\/[^,:\s]*:\/[^,:\s]*(,\/[^,:\s]*:\/[^,:\s]*)*$/, 'expected /host/path:/container/path[,…] with absolute paths')

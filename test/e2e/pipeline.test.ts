@@ -103,6 +103,8 @@ describe('the pipeline, end to end with Claude Code and a real npm project', () 
       DEVTEAM_DATA_DIR: join(dir.path, 'data'),
       DEVTEAM_RECONCILE_MS: '200',
       DEVTEAM_AGENT_PATH: dirname(CLAUDE_BIN),
+      // Visible in the sandbox even when this repository is checked out under /tmp (private there).
+      DEVTEAM_SANDBOX_BINDS: `${dirname(dirname(dirname(CLAUDE_BIN)))}:${dirname(dirname(dirname(CLAUDE_BIN)))}`,
       ANTHROPIC_BASE_URL: model.url,
       // The project names its key (agent.keyEnv): a per-project secret reference, not the default variable.
       PIPELINE_MODEL_KEY: MODEL_KEY,

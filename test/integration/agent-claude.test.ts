@@ -18,7 +18,9 @@ const HOME = '/workspace/.git/devteam/home';
 const README = 'Hello from the fixture.\n';
 
 const prefix = `devteam-test-${randomBytes(4).toString('hex')}`;
-const sandboxes = new BwrapSandbox({ prefix });
+// The agents' install is visible in the sandbox even when the checkout of this repo is under /tmp.
+const AGENTS_DIR = join(import.meta.dirname, '../agents');
+const sandboxes = new BwrapSandbox({ prefix, binds: [`${AGENTS_DIR}:${AGENTS_DIR}`] });
 let sandbox: ProjectSandbox;
 let checkout: { path: string; remove(): Promise<void> };
 let claude: string;

@@ -37,6 +37,11 @@ export interface BwrapSandboxOptions {
   prefix?: string;
   bwrapPath?: string;
   cgroupRoot?: string;
+  /**
+   * Extra read-only mounts, `host:inside` (a trailing `:ro` is accepted): e.g. agent CLIs
+   * installed under the host's /tmp, which the sandbox otherwise replaces with its own.
+   */
+  binds?: string[];
   log?: Logger;
 }
 
@@ -93,11 +98,18 @@ export class BwrapSandbox implements Sandbox {
   private ready: Promise<void> | undefined;
   private execCounter = 0;
 
+  private readonly binds: ReadonlyArray<readonly [string, string]>;
+
   constructor(options: BwrapSandboxOptions = {}) {
     this.prefix = options.prefix ?? 'devteam';
     this.bwrapPath = options.bwrapPath ?? 'bwrap';
     this.cgroupRoot = options.cgroupRoot ?? '/sys/fs/cgroup';
     this.log = options.log;
+    this.binds = (options.binds ?? []).map((bind) => {
+      const [host, inside] = bind.split(':');
+      if (!host?.startsWith('/') || !inside?.startsWith('/')) throw new SandboxError('invalid_sandbox_spec', `bind "${bind}" must be /host/path:/sandbox/path`);
+      return [host, inside] as const;
+    });
   }
 
   async ensure(spec: SandboxSpec): Promise<EnsureResult> {
@@ -197,6 +209,7 @@ export class BwrapSandbox implements Sandbox {
   private async bwrapArgs(project: Project, options: ExecOptions): Promise<string[]> {
     const cwd = options.cwd ? posix.resolve(WORKSPACE, options.cwd) : WORKSPACE;
     const args = [...(await hostRootArgs()), '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp'];
+    for (const [host, inside] of this.binds) args.push('--ro-bind', host, inside);
     args.push('--bind', project.spec.workspace, WORKSPACE, '--remount-ro', '/', '--chdir', cwd);
     // The network stays shared: agents reach a model server on the host's loopback.
     args.push('--unshare-pid', '--unshare-ipc', '--unshare-uts', '--die-with-parent', '--new-session');

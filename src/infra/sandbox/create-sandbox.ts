@@ -8,7 +8,7 @@ export interface SandboxSettings {
   driver: SandboxDriverName;
   image: string;
   network: string;
-  /** `host:container[,…]`, mounted read-only. */
+  /** `host:inside[,…]`, mounted read-only (both drivers). */
   binds?: string;
   prefix?: string;
   log?: Logger;
@@ -27,7 +27,7 @@ export function createSandbox(settings: SandboxSettings): Sandbox | null {
         log: settings.log,
       });
     case 'local':
-      return new BwrapSandbox({ prefix, log: settings.log });
+      return new BwrapSandbox({ prefix, log: settings.log, binds: settings.binds ? settings.binds.split(',') : [] });
     case 'none':
       return null;
   }
