@@ -9,6 +9,7 @@ import { startRuntime, type Roles } from './runtime.js';
 import { formatDoctor, runDoctor } from './infra/doctor/index.js';
 import { createSandbox } from './infra/sandbox/index.js';
 import { startInspection, type Inspection } from './infra/inspect.js';
+import { runWatch } from './cli-watch.js';
 
 const EXIT_CONFIG = 2;
 const MODEL_SECRET_ENV = ['ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'GEMINI_API_KEY', 'GOOGLE_API_KEY'];
@@ -152,6 +153,16 @@ withSettings(
     .option('--json', 'print the report as JSON'),
   SANDBOX_ONLY,
 ).action((flags) => runDoctorCommand(flags));
+
+program
+  .command('watch <projectId>')
+  .description("follow a project's live stream (status and agent/build output) until it completes, fails or stops")
+  .option('--url <url>', 'server base URL', `http://127.0.0.1:${process.env.PORT ?? 8080}`)
+  .option('--token <key>', 'API key (env DEVTEAM_API_KEY)', process.env.DEVTEAM_API_KEY)
+  .option('--json', 'print raw frames as JSON lines')
+  .action(async (projectId: string, flags: { url: string; token?: string; json?: boolean }) => {
+    process.exitCode = await runWatch(projectId, flags);
+  });
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof ConfigError) {

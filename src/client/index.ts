@@ -11,3 +11,16 @@ export {
   type Frame,
   type FrameType,
 } from './frames.js';
+export {
+  CLOSE_POLICY_VIOLATION,
+  StreamClient,
+  streamUrl,
+  WS_PATH,
+  type StreamAuthMode,
+  type StreamClientOptions,
+  type StreamState,
+  type StreamStatusInfo,
+  type WebSocketConstructorLike,
+  type WebSocketLike,
+} from './stream-client.js';
+export { FINAL_STATUSES, formatFrame, formatTime, frameStatus } from './watch-format.js';

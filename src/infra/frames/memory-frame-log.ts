@@ -38,7 +38,9 @@ export class MemoryFrameLog implements FrameLog {
     let project = this.projects.get(id);
     if (!project) this.projects.set(id, (project = { seq: 0, ring: [], start: 0 }));
     const seq = ++project.seq;
-    const json = JSON.stringify({ type, ts: Date.now(), projectId: key.projectId, seq, tenant: key.tenant, payload: payload ?? null });
+    // Built as RedisFrameLog builds it: same key order, a payload JSON cannot express becomes null.
+    const payloadJson = (JSON.stringify(payload) as string | undefined) ?? 'null';
+    const json = `{"type":${JSON.stringify(type)},"ts":${Date.now()},"projectId":${JSON.stringify(key.projectId)},"seq":${seq},"tenant":${JSON.stringify(key.tenant)},"payload":${payloadJson}}`;
     if (project.ring.length < this.retain) {
       project.ring.push(json);
     } else {

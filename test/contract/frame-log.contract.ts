@@ -1,0 +1,168 @@
+// The FrameLog contract: every implementation (in-process, Redis) must pass these tests unchanged.
+import { afterEach, describe, expect, it } from 'vitest';
+import type { AppendedFrame, FrameLog, ProjectKey } from '../../src/infra/frames/index.js';
+import { eventually } from '../support/services.js';
+
+export interface FrameLogFixture {
+  log: FrameLog;
+  /** Another instance on the same storage (another process), when the implementation has one. */
+  peer?: () => Promise<FrameLog>;
+  cleanup(): Promise<void>;
+}
+
+/** Every fixture keeps `retain` frames per project. */
+export type MakeFrameLog = (opts: { retain: number }) => Promise<FrameLogFixture>;
+
+const RETAIN = 50;
+
+export function frameLogContract(implementation: string, make: MakeFrameLog, opts: { shared: boolean }): void {
+  describe(`FrameLog contract: ${implementation}`, () => {
+    const fixtures: FrameLogFixture[] = [];
+    const extra: FrameLog[] = [];
+
+    async function setup(): Promise<FrameLogFixture> {
+      const fixture = await make({ retain: RETAIN });
+      fixtures.push(fixture);
+      return fixture;
+    }
+
+    afterEach(async () => {
+      await Promise.all(extra.splice(0).map((l) => l.close()));
+      await Promise.all(fixtures.splice(0).map((f) => f.cleanup()));
+    });
+
+    const a: ProjectKey = { tenant: 't1', projectId: 'alpha' };
+    const b: ProjectKey = { tenant: 't1', projectId: 'beta' };
+    const aOther: ProjectKey = { tenant: 't2', projectId: 'alpha' };
+
+    function update(n: number) {
+      return { executionId: 'e1', n };
+    }
+
+    async function collect(log: FrameLog): Promise<AppendedFrame[]> {
+      const got: AppendedFrame[] = [];
+      await log.subscribe((f) => void got.push(f));
+      return got;
+    }
+
+    it('starts seq at 1 and adds 1 per append, per project and per tenant', async () => {
+      const { log } = await setup();
+      const before = Date.now();
+      const first = await log.append(a, 'execution-update', update(1));
+      expect(first).toMatchObject({ type: 'execution-update', projectId: 'alpha', tenant: 't1', seq: 1, payload: update(1) });
+      expect(first.ts).toBeGreaterThanOrEqual(before);
+      expect((await log.append(a, 'execution-log', update(2))).seq).toBe(2);
+      expect((await log.append(b, 'execution-update', update(1))).seq).toBe(1);
+      // Same project id, other tenant: a sequence of its own.
+      expect((await log.append(aOther, 'execution-update', update(1))).seq).toBe(1);
+      expect((await log.append(a, 'execution-update', update(3))).seq).toBe(3);
+      expect((await log.append(aOther, 'execution-update', update(2))).seq).toBe(2);
+      expect((await log.since(aOther, 0)).frames.map((f) => [f.tenant, f.seq])).toEqual([
+        ['t2', 1],
+        ['t2', 2],
+      ]);
+    });
+
+    it('delivers every frame to every subscriber in seq order, with its tenant', async () => {
+      const { log } = await setup();
+      const one = await collect(log);
+      const two = await collect(log);
+      const appended: AppendedFrame[] = [];
+      for (let n = 1; n <= 20; n++) appended.push(await log.append(n % 2 ? a : aOther, 'execution-update', update(n)));
+      await eventually(async () => (one.length === 20 && two.length === 20 ? true : undefined), 5_000, '20 frames twice');
+      expect(one).toEqual(appended);
+      expect(two).toEqual(appended);
+      expect(one.filter((f) => f.tenant === 't1').map((f) => f.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+      expect(one.filter((f) => f.tenant === 't2').map((f) => f.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    });
+
+    it('keeps delivering to the other handlers when a handler throws, and stops after unsubscribe', async () => {
+      const { log } = await setup();
+      let thrown = 0;
+      const unsubscribe = await log.subscribe(() => {
+        thrown++;
+        throw new Error('handler failed');
+      });
+      const got = await collect(log);
+      await log.append(a, 'execution-update', update(1));
+      await eventually(async () => (got.length === 1 ? true : undefined), 5_000, 'the first frame');
+      await unsubscribe();
+      await log.append(a, 'execution-update', update(2));
+      await eventually(async () => (got.length === 2 ? true : undefined), 5_000, 'the second frame');
+      expect(thrown).toBe(1);
+      expect(got.map((f) => f.seq)).toEqual([1, 2]);
+    });
+
+    it('gives 200 concurrent appends to one project seqs 1..200, delivered in order', async () => {
+      const { log } = await setup();
+      const got = await collect(log);
+      const appended = await Promise.all(Array.from({ length: 200 }, (_, n) => log.append(a, 'execution-log', update(n))));
+      expect(appended.map((f) => f.seq).sort((x, y) => x - y)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+      await eventually(async () => (got.length === 200 ? true : undefined), 5_000, '200 frames');
+      expect(got.map((f) => f.seq)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+    });
+
+    it('returns the kept frames after lastSeq, in order', async () => {
+      const { log } = await setup();
+      const appended: AppendedFrame[] = [];
+      for (let n = 1; n <= 10; n++) appended.push(await log.append(a, 'execution-update', update(n)));
+      await log.append(b, 'execution-update', update(99));
+      expect(await log.since(a, 0)).toEqual({ frames: appended, complete: true, lastSeq: 10 });
+      expect(await log.since(a, 7)).toEqual({ frames: appended.slice(7), complete: true, lastSeq: 10 });
+      expect(await log.since(a, 10)).toEqual({ frames: [], complete: true, lastSeq: 10 });
+    });
+
+    it(`drops what is older than the last ${RETAIN} frames and says so`, async () => {
+      const { log } = await setup();
+      for (let n = 1; n <= RETAIN + 30; n++) await log.append(a, 'execution-update', update(n));
+      const all = await log.since(a, 0);
+      expect(all.complete).toBe(false);
+      expect(all.lastSeq).toBe(RETAIN + 30);
+      expect(all.frames.map((f) => f.seq)).toEqual(Array.from({ length: RETAIN }, (_, i) => i + 31));
+      expect((await log.since(a, 5)).complete).toBe(false);
+      // 29 dropped, 30 is the last one the client has: 31.. are all kept.
+      expect((await log.since(a, 30)).complete).toBe(true);
+      const recent = await log.since(a, RETAIN + 20);
+      expect(recent.complete).toBe(true);
+      expect(recent.frames.map((f) => f.seq)).toEqual(Array.from({ length: 10 }, (_, i) => i + RETAIN + 21));
+    });
+
+    it('answers an unknown project with nothing, complete', async () => {
+      const { log } = await setup();
+      await log.append(a, 'execution-update', update(1));
+      expect(await log.since({ tenant: 't1', projectId: 'nobody' }, 0)).toEqual({ frames: [], complete: true, lastSeq: 0 });
+      expect(await log.since({ tenant: 't9', projectId: 'alpha' }, 0)).toEqual({ frames: [], complete: true, lastSeq: 0 });
+    });
+
+    it('tells a client ahead of the sequence (it saw a log that no longer exists) to resync', async () => {
+      const { log } = await setup();
+      await log.append(a, 'execution-update', update(1));
+      expect(await log.since(a, 5)).toEqual({ frames: [], complete: false, lastSeq: 1 });
+      expect(await log.since({ tenant: 't1', projectId: 'nobody' }, 3)).toEqual({ frames: [], complete: false, lastSeq: 0 });
+    });
+
+    it('refuses a lastSeq that is not a non-negative integer', async () => {
+      const { log } = await setup();
+      await expect(log.since(a, -1)).rejects.toThrow(RangeError);
+      await expect(log.since(a, 1.5)).rejects.toThrow(RangeError);
+    });
+
+    it.skipIf(!opts.shared)('shares one sequence between two instances (processes), and both subscribers see every frame', async () => {
+      const fixture = await setup();
+      const one = fixture.log;
+      const two = await fixture.peer!();
+      extra.push(two);
+      const gotOne = await collect(one);
+      const gotTwo = await collect(two);
+      const appended = await Promise.all(
+        Array.from({ length: 100 }, (_, n) => (n % 2 ? one : two).append(a, 'execution-update', update(n))),
+      );
+      const seqs = Array.from({ length: 100 }, (_, i) => i + 1);
+      expect(appended.map((f) => f.seq).sort((x, y) => x - y)).toEqual(seqs);
+      await eventually(async () => (gotOne.length === 100 && gotTwo.length === 100 ? true : undefined), 5_000, '100 frames on both');
+      expect(gotOne.map((f) => f.seq)).toEqual(seqs);
+      expect(gotTwo).toEqual(gotOne);
+      expect((await two.since(a, 90)).frames).toEqual(gotOne.slice(90));
+    });
+  });
+}
