@@ -25,6 +25,7 @@ import type { Logger } from './infra/log.js';
 import { BullmqQueue, MemoryQueue, type Consumer, type Queue } from './infra/queue/index.js';
 import { MemoryLease, RedisLease, type Lease } from './infra/lease/index.js';
 import { MemoryKv, RedisKv, type Kv } from './infra/kv/index.js';
+import { MemoryFrameLog, RedisFrameLog, type FrameLog } from './infra/frames/index.js';
 import { RepoCache } from './infra/repo/index.js';
 import { createSandbox } from './infra/sandbox/index.js';
 
@@ -74,6 +75,8 @@ export async function startRuntime(config: Config, roles: Roles, log: Logger, op
     const bus: Bus = distributed ? new RedisBus({ url: config.redisUrl!, prefix: config.redisPrefix, log }) : new MemoryBus({ log });
     closers.push({ name: 'bus', close: () => bus.close() });
     const notifyExecution = (notice: { executionId: string; status: string }) => bus.publish(EXECUTIONS_CHANNEL, JSON.stringify(notice));
+    const frames: FrameLog = distributed ? new RedisFrameLog({ url: config.redisUrl!, prefix: config.redisPrefix, log }) : new MemoryFrameLog({ log });
+    closers.push({ name: 'frames', close: () => frames.close() });
     const kv: Kv = distributed ? new RedisKv({ url: config.redisUrl!, prefix: config.redisPrefix }) : new MemoryKv();
     closers.push({ name: 'kv', close: () => kv.close() });
 
@@ -116,6 +119,7 @@ export async function startRuntime(config: Config, roles: Roles, log: Logger, op
         reconcileMs: config.reconcileMs,
         maxProjects: config.maxProjects,
         inspect: options.inspect,
+        frames,
         steps: async (record) => {
           const stored = await executions.projectConfig(record.tenant, record.projectId);
           const parsed = initializeBodySchema.safeParse(stored);
@@ -161,6 +165,7 @@ export async function startRuntime(config: Config, roles: Roles, log: Logger, op
           queue,
           kv,
           artifacts,
+          frames,
           notifyExecution,
           log,
           bodyLimit: config.bodyLimit,

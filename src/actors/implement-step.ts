@@ -14,7 +14,7 @@ import type { StepContext } from './project-steps.js';
 /** Inside .git: never committed, never seen by `git status`, visible in the sandbox. */
 const RUNNER_DIR = join('.git', 'devteam');
 
-export async function implementStep(env: StepEnv, input: StepInput, { signal, log }: StepContext): Promise<ImplementOutput> {
+export async function implementStep(env: StepEnv, input: StepInput, { signal, log, output }: StepContext): Promise<ImplementOutput> {
   const { config, deps } = env;
   const taskId = input.task!.id;
   const { repoDir, recreated } = await env.onWorkBranch(input.branch!, signal);
@@ -52,7 +52,10 @@ export async function implementStep(env: StepEnv, input: StepInput, { signal, lo
     timeoutMs: agent.timeoutSec * 1000,
     signal,
     homeOnHost: join(repoDir, RUNNER_DIR, 'home'),
-    onLine: (stream, line) => log.info({ stream, line }, 'agent output'),
+    onLine: (stream, line) => {
+      log.info({ stream, line }, 'agent output');
+      output?.(stream, line);
+    },
   });
   await deps.artifacts.put({
     ...artifact,

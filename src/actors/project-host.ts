@@ -5,6 +5,7 @@ import type { InspectionEvent, Observer } from 'xstate';
 import type { Bus } from '../infra/bus/index.js';
 import type { ExecutionRecord, ExecutionsStore } from '../infra/db/index.js';
 import type { Lease } from '../infra/lease/index.js';
+import type { FrameLog } from '../infra/frames/index.js';
 import type { Logger } from '../infra/log.js';
 import { ProjectRun } from './project-run.js';
 import type { ProjectSteps } from './project-steps.js';
@@ -24,6 +25,7 @@ export interface ProjectHostOptions {
   bus: Bus;
   log: Logger;
   steps: (record: ExecutionRecord) => Promise<ProjectSteps>;
+  frames?: FrameLog;
   leaseTtlMs: number;
   reconcileMs: number;
   maxProjects: number;
@@ -105,8 +107,8 @@ export class ProjectHost {
   }
 
   private drive(executionId: string, tenant: string, projectId: string): void {
-    const { executions, lease, log, leaseTtlMs, steps, inspect } = this.options;
-    const run = new ProjectRun(executionId, tenant, projectId, { executions, lease, log, leaseTtlMs, steps, inspect });
+    const { executions, lease, log, leaseTtlMs, steps, inspect, frames } = this.options;
+    const run = new ProjectRun(executionId, tenant, projectId, { executions, lease, log, leaseTtlMs, steps, inspect, frames });
     let end: string = 'failed';
     const done = run
       .run()

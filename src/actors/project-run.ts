@@ -9,6 +9,8 @@ import type { Lease, LeaseGrant } from '../infra/lease/index.js';
 import type { Logger } from '../infra/log.js';
 import { lifecycleOf, projectionOf, projectMachine, type StepInput } from '../machines/index.js';
 import type { ProjectSteps } from './project-steps.js';
+import { ProjectStream } from './project-stream.js';
+import type { FrameLog } from '../infra/frames/index.js';
 
 /** Steps whose finished result is reused when the step runs again after a crash. */
 const JOURNALED = new Set(['implement', 'verify', 'merge', 'push']);
@@ -21,6 +23,8 @@ export interface ProjectRunDeps {
   log: Logger;
   leaseTtlMs: number;
   steps: (record: ExecutionRecord) => Promise<ProjectSteps>;
+  /** Where watchers' frames go (execution-update per transition, execution-log batches). */
+  frames?: FrameLog;
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
 }
 
@@ -120,10 +124,11 @@ export class ProjectRun {
     return new Promise((resolve, reject) => {
       void (async () => {
         const steps = await this.deps.steps(record);
+        const stream = this.deps.frames ? new ProjectStream(this.deps.frames, { tenant: this.tenant, projectId: this.projectId }, record.id, log) : null;
         let version = record.version;
         let ended = false;
         let writes: Promise<void> = Promise.resolve();
-        const actor = createActor(projectMachine.provide({ actors: this.actors(steps, log) }), {
+        const actor = createActor(projectMachine.provide({ actors: this.actors(steps, log, stream) }), {
           snapshot: record.snapshot,
           inspect: this.deps.inspect,
         } as never);
@@ -133,7 +138,7 @@ export class ProjectRun {
           this.wake = null;
           // Stopping the actor aborts the running step's signal: its processes are killed.
           actor.stop();
-          void writes.then(() => resolve(end));
+          void writes.then(() => stream?.drain()).then(() => resolve(end));
         };
         this.wake = (why) => finish(why === 'stop' ? 'stopped' : why);
         if (this.pendingReload) {
@@ -163,6 +168,15 @@ export class ProjectRun {
                 return finish('lost');
               }
               log.info({ status: projection.status, phase: projection.phase, task: projection.currentTask?.id, attempt: projection.attempt, version }, 'transition persisted');
+              stream?.update({
+                executionId: record.id,
+                status: projection.status,
+                phase: projection.phase,
+                task: projection.currentTask,
+                attempt: projection.attempt,
+                progress: projection.progress,
+                lastError: projection.lastError,
+              });
               const status = lifecycleOf(snapshot);
               if (status !== 'running' && status !== 'stopping') finish('settled');
             });
@@ -178,13 +192,16 @@ export class ProjectRun {
   }
 
   /** The steps as promise actors: each gets the actor's abort signal, and journaled ones reuse a finished result. */
-  private actors(steps: ProjectSteps, log: Logger): Record<string, AnyActorLogic> {
+  private actors(steps: ProjectSteps, log: Logger, stream: ProjectStream | null): Record<string, AnyActorLogic> {
     const { executions } = this.deps;
     const wrap = (name: keyof ProjectSteps) =>
       fromPromise<unknown, StepInput>(async ({ input, signal }) => {
         const stepLog = log.child({ step: name, task: input.task?.id, attempt: input.attempt });
         stepLog.info('step started');
-        if (!JOURNALED.has(name)) return steps[name](input, { signal, log: stepLog });
+        const source = name === 'verify' ? 'verify' : 'agent';
+        const output = (s: 'stdout' | 'stderr', text: string) => stream?.line({ source, taskId: input.task?.id ?? null, attempt: input.attempt, stream: s, text });
+        const ctx = { signal, log: stepLog, output };
+        if (!JOURNALED.has(name)) return steps[name](input, ctx);
         const key = `${input.task?.id ?? '-'}:${name}:${input.attempt}`;
         const previous = await executions.stepResult(input.executionId, key);
         if (previous?.status === 'succeeded') {
@@ -194,10 +211,10 @@ export class ProjectRun {
         await executions.stepStarted(input.executionId, key, { name, taskId: input.task?.id ?? null, attempt: input.attempt });
         const started = Date.now();
         try {
-          const output = await steps[name](input, { signal, log: stepLog });
-          await executions.stepFinished(input.executionId, key, { ok: true, output });
+          const result = await steps[name](input, ctx);
+          await executions.stepFinished(input.executionId, key, { ok: true, output: result });
           stepLog.info({ durationMs: Date.now() - started }, 'step finished');
-          return output;
+          return result;
         } catch (error) {
           if (!signal.aborted) await executions.stepFinished(input.executionId, key, { ok: false, error: (error as Error).message });
           throw error;

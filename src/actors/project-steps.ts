@@ -15,6 +15,8 @@ export { workBranch, WORK_BRANCH_PREFIX, type ProjectRef, type ProjectStepsDeps 
 export interface StepContext {
   signal: AbortSignal;
   log: Logger;
+  /** Output lines for the live stream (agent or verify). */
+  output?: (stream: 'stdout' | 'stderr', text: string) => void;
 }
 
 type Step<O> = (input: StepInput, ctx: StepContext) => Promise<O>;

@@ -10,7 +10,7 @@ const FEEDBACK_BYTES = 16 * 1024;
 /** Lines of output held in memory per command; older ones are dropped (the end matters). */
 const MAX_LINES = 5_000;
 
-export async function verifyStep(env: StepEnv, input: StepInput, { signal, log }: StepContext): Promise<VerifyOutput> {
+export async function verifyStep(env: StepEnv, input: StepInput, { signal, log, output }: StepContext): Promise<VerifyOutput> {
   const { repoDir, recreated } = await env.onWorkBranch(input.branch!, signal);
   if (recreated) throw new Error(`the change of task ${input.task!.id} is not on this worker (it was made on a worker that stopped); the task must be implemented again`);
   const box = await env.sandbox(repoDir);
@@ -25,7 +25,8 @@ export async function verifyStep(env: StepEnv, input: StepInput, { signal, log }
       signal,
       // A package cache that survives between commands and attempts (inside .git: never committed).
       env: { CI: 'true', npm_config_cache: `${WORKSPACE}/.git/devteam/npm-cache` },
-      onLine: (_stream, line) => {
+      onLine: (stream, line) => {
+        output?.(stream, line);
         lines.push(line);
         if (lines.length > MAX_LINES) lines.shift();
       },

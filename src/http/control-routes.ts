@@ -12,6 +12,8 @@ import { projectIdFromPath } from './project-id.js';
 import { replyError } from './reply-error.js';
 import { correlationIdSchema } from './schemas.js';
 import { storeCall } from './store-call.js';
+import { updateOf } from './ws-stream.js';
+import type { FrameLog } from '../infra/frames/index.js';
 
 export const AUTOMATION_PATH = '/api/devteam/automation';
 const COMMANDS: ProjectCommand[] = ['pause', 'resume', 'stop'];
@@ -29,6 +31,8 @@ export interface ControlRoutesDeps {
   executions: ExecutionsStore;
   log: Logger;
   apiKeys: ReadonlyMap<string, string>;
+  /** Watchers see the new status at once (the owning worker publishes what follows). */
+  frames: FrameLog;
   /** Tells the owning worker (or wakes one) that an execution changed; failures are logged, not fatal. */
   notifyExecution?: (notice: { executionId: string; status: string }) => Promise<void>;
 }
@@ -83,6 +87,9 @@ async function control(
   };
   const log = deps.log.child({ correlationId, projectId, executionId: applied.executionId, tenant });
   log.info({ command, from: decided.from, status: applied.status }, 'control command applied');
+  await deps.frames
+    .append({ tenant, projectId }, 'execution-update', updateOf(result.record))
+    .catch((err) => log.warn({ err }, 'could not publish the new status to the stream'));
   if (deps.notifyExecution) {
     await deps
       .notifyExecution({ executionId: applied.executionId, status: applied.status })

@@ -6,12 +6,13 @@ import { registerAutomationRoutes, type AutomationRoutesDeps } from './automatio
 import { registerControlRoutes, type ControlRoutesDeps } from './control-routes.js';
 import { registerInitializeRoute, type InitializeRouteDeps } from './initialize-route.js';
 import { registerArtifactsRoute, type ArtifactsRouteDeps } from './artifacts-route.js';
+import { registerStream, type StreamDeps } from './ws-stream.js';
 import { registerEventRoutes, type EventRoutesDeps } from './events-routes.js';
 import { replyError } from './reply-error.js';
 import { Exchange, InFlight } from './exchange.js';
 import { registerHealthRoutes, type ReadinessCheck } from './health-routes.js';
 
-export interface HttpDeps extends EventRoutesDeps, AutomationRoutesDeps, ControlRoutesDeps, InitializeRouteDeps, ArtifactsRouteDeps {
+export interface HttpDeps extends EventRoutesDeps, AutomationRoutesDeps, ControlRoutesDeps, InitializeRouteDeps, ArtifactsRouteDeps, StreamDeps {
   log: Logger;
   readiness: ReadinessCheck[];
 }
@@ -20,8 +21,10 @@ export interface HttpServer {
   port: number;
   /** Stops accepting connections; requests already being served go on. */
   close(): void;
-  /** Resolves when the requests being served have been answered, or after timeoutMs. */
+  /** Resolves when the requests being served have been answered (or after timeoutMs), then closes the live-stream sockets. */
   drain(timeoutMs: number): Promise<void>;
+  /** Open /ws/devteam connections. */
+  streamConnections(): number;
 }
 
 export async function startHttpServer(deps: HttpDeps, listen: { host: string; port: number }): Promise<HttpServer> {
@@ -33,6 +36,7 @@ export async function startHttpServer(deps: HttpDeps, listen: { host: string; po
   registerControlRoutes(app, deps, inFlight);
   registerInitializeRoute(app, deps, inFlight);
   registerArtifactsRoute(app, deps, inFlight);
+  const stream = await registerStream(app, deps);
   app.any('/*', (res, req) => {
     const exchange = new Exchange(res);
     replyError(exchange, new ApiError('not_found', `no route ${req.getMethod().toUpperCase()} ${req.getUrl()}`), deps.log);
@@ -50,6 +54,11 @@ export async function startHttpServer(deps: HttpDeps, listen: { host: string; po
       open = false;
       uWS.us_listen_socket_close(socket);
     },
-    drain: (timeoutMs) => inFlight.idle(timeoutMs),
+    async drain(timeoutMs) {
+      await inFlight.idle(timeoutMs);
+      // Live-stream clients are told to go (close 1001 "going away") and reconnect elsewhere.
+      await stream.close().catch(() => {});
+    },
+    streamConnections: () => stream.connections(),
   };
 }
