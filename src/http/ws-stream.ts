@@ -63,7 +63,10 @@ export function updateOf(execution: ExecutionRecord): ExecutionUpdate {
   };
 }
 
+const HARD_MESSAGE_LIMIT = 1024 * 1024;
+
 export async function registerStream(app: TemplatedApp, deps: StreamDeps): Promise<Stream> {
+  const maxMessageBytes = Math.min(deps.maxMessageBytes ?? 16 * 1024, HARD_MESSAGE_LIMIT);
   // uWS forbids touching a closed socket, so state is read from the Client object, never the socket.
   const replaying = new Map<string, Set<Client>>();
   let open = 0;
@@ -126,7 +129,9 @@ export async function registerStream(app: TemplatedApp, deps: StreamDeps): Promi
 
   app.ws<Client>(STREAM_PATH, {
     compression: uWS.DISABLED,
-    maxPayloadLength: deps.maxMessageBytes ?? 16 * 1024,
+    // uWS drops a connection over this without a close frame (1006); below it, our own check
+    // closes with the 1009 clients expect.
+    maxPayloadLength: HARD_MESSAGE_LIMIT,
     maxBackpressure: deps.maxBackpressureBytes ?? 1024 * 1024,
     closeOnBackpressureLimit: 1,
     idleTimeout: deps.idleTimeoutSec ?? 60,
@@ -181,6 +186,7 @@ export async function registerStream(app: TemplatedApp, deps: StreamDeps): Promi
     },
 
     message: (ws, message, isBinary) => {
+      if (message.byteLength > maxMessageBytes) return ws.end(CLOSE.tooBig, `message over ${maxMessageBytes} bytes`);
       let parsed;
       try {
         parsed = isBinary ? null : ClientMessageSchema.safeParse(JSON.parse(Buffer.from(message).toString('utf8')));
