@@ -179,4 +179,23 @@ describe('/ws/devteam with an API and a worker process', () => {
     socket.send(JSON.stringify({ type: 'subscribe', projectId: 'x'.repeat(100), pad: 'y'.repeat(64 * 1024) }));
     expect(await closed).toBe(1009);
   }, 30_000);
+
+  it('disconnects a reader that stops reading once its queue passes the limit, while others get everything', async () => {
+    await initialize('loud', 'loud 6');
+    const ref = reference('loud');
+    const stalled = new WebSocket(`ws://127.0.0.1:${apiPort}/ws/devteam?projectId=loud&lastSeq=0`, { headers: { authorization: `Bearer ${ACME}` } });
+    closers.push(() => stalled.terminate());
+    let stalledFrames = 0;
+    stalled.on('message', () => stalledFrames++);
+    const stalledClosed = new Promise<number>((r) => stalled.on('close', (code) => r(code)));
+    await new Promise((r) => stalled.on('open', r));
+    (stalled as unknown as { _socket: Socket })._socket.pause();
+    await ref.done;
+    const lines = ref.frames.reduce((n, f) => n + (f.type === 'execution-log' ? (f.payload as { lines: unknown[] }).lines.length : 0), 0);
+    expect(lines).toBeGreaterThanOrEqual(6 * 1024);
+    // Reading again, the stalled client finds it was cut off part way.
+    (stalled as unknown as { _socket: Socket })._socket.resume();
+    expect(await stalledClosed).not.toBe(1000);
+    expect(stalledFrames).toBeLessThan(ref.frames.length);
+  }, 90_000);
 });
