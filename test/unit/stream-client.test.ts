@@ -195,6 +195,8 @@ describe('StreamClient', () => {
     const http: Server = createServer();
     http.on('upgrade', (_req, socket) => {
       attempts.push(performance.now());
+      // The client may reset the connection while the refusal is written.
+      socket.on('error', () => {});
       socket.end('HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n');
     });
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', () => resolve()));
