@@ -130,6 +130,12 @@ export const SETTINGS = {
     doc: 'author e-mail of the commits the runner makes',
     schema: z.string().regex(/^[^\s<>@]+@[^\s<>@]+$/, 'an e-mail address').default('devteam-runner@localhost'),
   },
+  metricsPort: {
+    env: 'DEVTEAM_METRICS_PORT',
+    flag: '--metrics-port <n>',
+    doc: 'port of GET /metrics for a worker process (the API serves /metrics on its own port); unset → a lone worker serves none',
+    schema: port.optional(),
+  },
   logLevel: {
     env: 'LOG_LEVEL',
     flag: '--log-level <level>',

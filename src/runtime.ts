@@ -26,6 +26,7 @@ import { BullmqQueue, MemoryQueue, type Consumer, type Queue } from './infra/que
 import { MemoryLease, RedisLease, type Lease } from './infra/lease/index.js';
 import { MemoryKv, RedisKv, type Kv } from './infra/kv/index.js';
 import { MemoryFrameLog, RedisFrameLog, type FrameLog } from './infra/frames/index.js';
+import { Metrics, startMetricsServer } from './infra/metrics/index.js';
 import { RepoCache } from './infra/repo/index.js';
 import { createSandbox } from './infra/sandbox/index.js';
 
@@ -80,6 +81,7 @@ export async function startRuntime(config: Config, roles: Roles, log: Logger, op
     const kv: Kv = distributed ? new RedisKv({ url: config.redisUrl!, prefix: config.redisPrefix }) : new MemoryKv();
     closers.push({ name: 'kv', close: () => kv.close() });
 
+    const metrics = new Metrics();
     const events = new EventsStore(db.sql);
     const artifacts = new ArtifactsStore(db.sql);
     const executions = new ExecutionsStore(db.sql, { [PROJECT_MACHINE_ID]: [PROJECT_MACHINE_VERSION] });
@@ -93,6 +95,7 @@ export async function startRuntime(config: Config, roles: Roles, log: Logger, op
         log,
         concurrency: config.concurrency,
         staleAfterMs: config.staleAfterMs,
+        metrics,
       });
       const c = consumer;
       closers.push({ name: 'worker', close: () => c.close(config.shutdownTimeoutMs) });
@@ -120,6 +123,7 @@ export async function startRuntime(config: Config, roles: Roles, log: Logger, op
         maxProjects: config.maxProjects,
         inspect: options.inspect,
         frames,
+        metrics,
         steps: async (record) => {
           const stored = await executions.projectConfig(record.tenant, record.projectId);
           const parsed = initializeBodySchema.safeParse(stored);
@@ -143,6 +147,11 @@ export async function startRuntime(config: Config, roles: Roles, log: Logger, op
       const janitor = new Janitor({ sandbox, repos, sandboxIdleMs: config.sandboxIdleMs, repoUnusedMs: config.repoCacheUnusedMs, log });
       janitor.start();
       closers.push({ name: 'janitor', close: () => janitor.stop() });
+      if (!roles.api && config.metricsPort !== undefined) {
+        const server = await startMetricsServer(metrics, config.host, config.metricsPort);
+        closers.push({ name: 'metrics', close: () => server.close() });
+        log.info({ port: server.port }, 'worker metrics at GET /metrics');
+      }
     }
 
     let http: HttpServer | null = null;
@@ -166,6 +175,7 @@ export async function startRuntime(config: Config, roles: Roles, log: Logger, op
           kv,
           artifacts,
           frames,
+          metrics,
           notifyExecution,
           log,
           bodyLimit: config.bodyLimit,

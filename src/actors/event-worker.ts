@@ -1,5 +1,6 @@
 // Consumes event jobs: claims the event row (once, whatever the number of deliveries), resolves
 // its workflow by type, runs it and records the outcome on the row.
+import type { Metrics } from '../infra/metrics/index.js';
 import type { Logger } from '../infra/log.js';
 import type { EventsStore } from '../infra/db/index.js';
 import type { Consumer, QueueJob } from '../infra/queue/index.js';
@@ -13,6 +14,7 @@ export interface EventWorkerDeps {
   log: Logger;
   concurrency: number;
   staleAfterMs: number;
+  metrics?: Metrics;
 }
 
 export function startEventWorker(deps: EventWorkerDeps): Consumer {
@@ -32,6 +34,7 @@ export async function handleEventJob(deps: EventWorkerDeps, job: QueueJob<EventJ
     return;
   }
   log.info({ attempt: event.claim, queueLatencyMs: event.queueLatencyMs }, 'event started');
+  if (event.queueLatencyMs !== null) deps.metrics?.queueLatency.observe(event.queueLatencyMs / 1000);
   const started = performance.now();
 
   const workflow = registry.resolve(event.type);

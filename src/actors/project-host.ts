@@ -6,6 +6,7 @@ import type { Bus } from '../infra/bus/index.js';
 import type { ExecutionRecord, ExecutionsStore } from '../infra/db/index.js';
 import type { Lease } from '../infra/lease/index.js';
 import type { FrameLog } from '../infra/frames/index.js';
+import type { Metrics } from '../infra/metrics/index.js';
 import type { Logger } from '../infra/log.js';
 import { ProjectRun } from './project-run.js';
 import type { ProjectSteps } from './project-steps.js';
@@ -26,6 +27,7 @@ export interface ProjectHostOptions {
   log: Logger;
   steps: (record: ExecutionRecord) => Promise<ProjectSteps>;
   frames?: FrameLog;
+  metrics?: Metrics;
   leaseTtlMs: number;
   reconcileMs: number;
   maxProjects: number;
@@ -107,8 +109,8 @@ export class ProjectHost {
   }
 
   private drive(executionId: string, tenant: string, projectId: string): void {
-    const { executions, lease, log, leaseTtlMs, steps, inspect, frames } = this.options;
-    const run = new ProjectRun(executionId, tenant, projectId, { executions, lease, log, leaseTtlMs, steps, inspect, frames });
+    const { executions, lease, log, leaseTtlMs, steps, inspect, frames, metrics } = this.options;
+    const run = new ProjectRun(executionId, tenant, projectId, { executions, lease, log, leaseTtlMs, steps, inspect, frames, metrics });
     let end: string = 'failed';
     const done = run
       .run()

@@ -11,6 +11,7 @@ import { lifecycleOf, projectionOf, projectMachine, type StepInput } from '../ma
 import type { ProjectSteps } from './project-steps.js';
 import { ProjectStream } from './project-stream.js';
 import type { FrameLog } from '../infra/frames/index.js';
+import type { Metrics } from '../infra/metrics/index.js';
 
 /** Steps whose finished result is reused when the step runs again after a crash. */
 const JOURNALED = new Set(['implement', 'verify', 'merge', 'push']);
@@ -25,6 +26,7 @@ export interface ProjectRunDeps {
   steps: (record: ExecutionRecord) => Promise<ProjectSteps>;
   /** Where watchers' frames go (execution-update per transition, execution-log batches). */
   frames?: FrameLog;
+  metrics?: Metrics;
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
 }
 
@@ -68,19 +70,26 @@ export class ProjectRun {
       const correlationId = (await executions.correlationOf(this.executionId)) ?? this.executionId;
       log = log.child({ correlationId, epoch });
       log.info({ fence: this.grant.fence }, 'took ownership of the project');
+      let first = true;
       for (;;) {
         if (this.stopped) return 'stopped';
         const record = await executions.load(this.executionId);
+        if (first) this.deps.metrics?.ownership.inc({ kind: record.ownerEpoch > 0 ? 'takeover' : 'new' });
+        first = false;
         const status = record.projection.status;
         if (status !== 'running' && status !== 'stopping') {
           log.info({ status }, 'nothing to drive: releasing the project');
           return 'settled';
         }
         const end = await this.drive(record, epoch, log);
+        if (end === 'lost') this.deps.metrics?.leaseLost.inc();
         if (end !== 'reload') return end;
       }
     } catch (error) {
-      if (error instanceof ExecutionStoreError && error.code === 'lease_lost') return 'lost';
+      if (error instanceof ExecutionStoreError && error.code === 'lease_lost') {
+        this.deps.metrics?.leaseLost.inc();
+        return 'lost';
+      }
       throw error;
     } finally {
       clearInterval(renewal);
@@ -178,6 +187,7 @@ export class ProjectRun {
                 lastError: projection.lastError,
               });
               const status = lifecycleOf(snapshot);
+              if (status === 'completed' || status === 'failed' || status === 'stopped') this.deps.metrics?.runs.inc({ status });
               if (status !== 'running' && status !== 'stopping') finish('settled');
             });
           },
@@ -201,7 +211,24 @@ export class ProjectRun {
         const source = name === 'verify' ? 'verify' : 'agent';
         const output = (s: 'stdout' | 'stderr', text: string) => stream?.line({ source, taskId: input.task?.id ?? null, attempt: input.attempt, stream: s, text });
         const ctx = { signal, log: stepLog, output };
-        if (!JOURNALED.has(name)) return steps[name](input, ctx);
+        const metrics = this.deps.metrics;
+        if (name === 'implement') metrics?.attempts.inc({ kind: input.attempt > 1 ? 'retry' : 'first' });
+        const timed = async () => {
+          const t0 = performance.now();
+          let outcome = 'error';
+          try {
+            const result = await steps[name](input, ctx);
+            outcome = 'ok';
+            if (name === 'verify') metrics?.verifyDuration.observe({ result: (result as { ok: boolean }).ok ? 'passed' : 'failed' }, (performance.now() - t0) / 1000);
+            return result;
+          } catch (error) {
+            if (signal.aborted) outcome = 'cancelled';
+            throw error;
+          } finally {
+            metrics?.stepDuration.observe({ step: name, outcome }, (performance.now() - t0) / 1000);
+          }
+        };
+        if (!JOURNALED.has(name)) return timed();
         const key = `${input.task?.id ?? '-'}:${name}:${input.attempt}`;
         const previous = await executions.stepResult(input.executionId, key);
         if (previous?.status === 'succeeded') {
@@ -211,7 +238,7 @@ export class ProjectRun {
         await executions.stepStarted(input.executionId, key, { name, taskId: input.task?.id ?? null, attempt: input.attempt });
         const started = Date.now();
         try {
-          const result = await steps[name](input, ctx);
+          const result = await timed();
           await executions.stepFinished(input.executionId, key, { ok: true, output: result });
           stepLog.info({ durationMs: Date.now() - started }, 'step finished');
           return result;

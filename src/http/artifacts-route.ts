@@ -28,7 +28,7 @@ const querySchema = z.object({
 
 export function registerArtifactsRoute(app: TemplatedApp, deps: ArtifactsRouteDeps, inFlight: InFlight): void {
   app.get(`${EXECUTIONS_PATH}/:executionId/artifacts`, (res, req) => {
-    const exchange = new Exchange(res, inFlight);
+    const exchange = new Exchange(res, inFlight, 'GET /api/devteam/automation/executions/:id/artifacts');
     // uWS request data is only valid until the handler returns: read everything now.
     const authorization = req.getHeader('authorization');
     const rawId = req.getParameter(0) ?? '';

@@ -20,7 +20,7 @@ export const STATUS_PATH = '/api/devteam/automation/status';
 
 export function registerAutomationRoutes(app: TemplatedApp, deps: AutomationRoutesDeps, inFlight: InFlight): void {
   app.get(`${STATUS_PATH}/:projectId`, (res, req) => {
-    const exchange = new Exchange(res, inFlight);
+    const exchange = new Exchange(res, inFlight, 'GET /api/devteam/automation/status/:projectId');
     const authorization = req.getHeader('authorization');
     const rawId = req.getParameter(0) ?? '';
     void (async () => {

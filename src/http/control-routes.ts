@@ -40,7 +40,7 @@ export interface ControlRoutesDeps {
 export function registerControlRoutes(app: TemplatedApp, deps: ControlRoutesDeps, inFlight: InFlight): void {
   for (const command of COMMANDS) {
     app.post(`${AUTOMATION_PATH}/${command}/:projectId`, (res, req) => {
-      const exchange = new Exchange(res, inFlight);
+      const exchange = new Exchange(res, inFlight, `POST /api/devteam/automation/${command}/:projectId`);
       const authorization = req.getHeader('authorization');
       const rawId = req.getParameter(0) ?? '';
       const header = correlationIdSchema.safeParse(req.getHeader('x-correlation-id'));

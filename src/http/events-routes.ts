@@ -25,7 +25,7 @@ export interface EventRoutesDeps {
 
 export function registerEventRoutes(app: TemplatedApp, deps: EventRoutesDeps, inFlight: InFlight): void {
   app.post('/events', (res, req) => {
-    const exchange = new Exchange(res, inFlight);
+    const exchange = new Exchange(res, inFlight, 'POST /events');
     // Headers live only during this synchronous part of the handler.
     const headers = {
       authorization: req.getHeader('authorization'),
@@ -37,7 +37,7 @@ export function registerEventRoutes(app: TemplatedApp, deps: EventRoutesDeps, in
   });
 
   app.get('/events/:id', (res, req) => {
-    const exchange = new Exchange(res, inFlight);
+    const exchange = new Exchange(res, inFlight, 'GET /events/:id');
     const authorization = req.getHeader('authorization');
     const id = req.getParameter(0) ?? '';
     void (async () => {

@@ -20,6 +20,8 @@ const STATUS_LINE: Record<number, string> = {
 /** Counts requests being served, so shutdown can wait for them. */
 export class InFlight {
   count = 0;
+  /** Called once per answered request (metrics): route pattern, status, seconds. */
+  observe?: (route: string, status: number, seconds: number) => void;
   private waiters: Array<() => void> = [];
 
   settle(): void {
@@ -43,9 +45,13 @@ export class Exchange {
   aborted = false;
   done = false;
 
+  private readonly started = performance.now();
+
   constructor(
     readonly res: HttpResponse,
     private readonly inFlight?: InFlight,
+    /** The route pattern, for metrics (never the concrete path: ids would explode the labels). */
+    private readonly route = 'unmatched',
   ) {
     if (inFlight) inFlight.count++;
     res.onAborted(() => {
@@ -68,9 +74,10 @@ export class Exchange {
   sendRaw(status: number, payload: string, headers?: Record<string, string>, closeConnection = false): void {
     if (this.aborted || this.done) return;
     this.finish();
+    this.inFlight?.observe?.(this.route, status, (performance.now() - this.started) / 1000);
     this.res.cork(() => {
       this.res.writeStatus(STATUS_LINE[status] ?? String(status));
-      this.res.writeHeader('content-type', 'application/json');
+      if (!headers?.['content-type']) this.res.writeHeader('content-type', 'application/json');
       if (headers) for (const key in headers) this.res.writeHeader(key, headers[key]!);
       this.res.end(payload, closeConnection);
     });

@@ -11,11 +11,11 @@ export interface ReadinessCheck {
 
 export function registerHealthRoutes(app: TemplatedApp, checks: ReadinessCheck[], inFlight: InFlight, timeoutMs = 1_000): void {
   app.get('/healthz', (res) => {
-    new Exchange(res).json(200, { status: 'ok' });
+    new Exchange(res, inFlight, 'GET /healthz').json(200, { status: 'ok' });
   });
 
   app.get('/readyz', (res) => {
-    const exchange = new Exchange(res, inFlight);
+    const exchange = new Exchange(res, inFlight, 'GET /readyz');
     void Promise.all(checks.map((c) => runCheck(c, timeoutMs))).then((results) => {
       const report = Object.fromEntries(results);
       const ready = results.every(([, r]) => r === 'ok');

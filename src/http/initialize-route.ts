@@ -47,7 +47,7 @@ export const statusLocation = (projectId: string) => `${AUTOMATION_PATH}/status/
 
 export function registerInitializeRoute(app: TemplatedApp, deps: InitializeRouteDeps, inFlight: InFlight): void {
   app.post(`${AUTOMATION_PATH}/initialize`, (res, req) => {
-    const exchange = new Exchange(res, inFlight);
+    const exchange = new Exchange(res, inFlight, 'POST /api/devteam/automation/initialize');
     const headers = {
       authorization: req.getHeader('authorization'),
       contentType: req.getHeader('content-type'),

@@ -10,11 +10,14 @@ import { registerStream, type StreamDeps } from './ws-stream.js';
 import { registerEventRoutes, type EventRoutesDeps } from './events-routes.js';
 import { replyError } from './reply-error.js';
 import { Exchange, InFlight } from './exchange.js';
+import type { Metrics } from '../infra/metrics/index.js';
 import { registerHealthRoutes, type ReadinessCheck } from './health-routes.js';
 
 export interface HttpDeps extends EventRoutesDeps, AutomationRoutesDeps, ControlRoutesDeps, InitializeRouteDeps, ArtifactsRouteDeps, StreamDeps {
   log: Logger;
   readiness: ReadinessCheck[];
+  /** This process's metrics, served at GET /metrics. */
+  metrics?: Metrics;
 }
 
 export interface HttpServer {
@@ -30,6 +33,17 @@ export interface HttpServer {
 export async function startHttpServer(deps: HttpDeps, listen: { host: string; port: number }): Promise<HttpServer> {
   const app = uWS.App();
   const inFlight = new InFlight();
+  const metrics = deps.metrics;
+  if (metrics) {
+    inFlight.observe = (route, status, seconds) => metrics.httpDuration.observe({ route, status: String(status) }, seconds);
+    app.get('/metrics', (res) => {
+      const exchange = new Exchange(res, inFlight, 'GET /metrics');
+      metrics.text().then(
+        (body) => exchange.sendRaw(200, body, { 'content-type': metrics.contentType }),
+        (error) => replyError(exchange, error, deps.log),
+      );
+    });
+  }
   registerHealthRoutes(app, deps.readiness, inFlight);
   registerEventRoutes(app, deps, inFlight);
   registerAutomationRoutes(app, deps, inFlight);
@@ -38,7 +52,7 @@ export async function startHttpServer(deps: HttpDeps, listen: { host: string; po
   registerArtifactsRoute(app, deps, inFlight);
   const stream = await registerStream(app, deps);
   app.any('/*', (res, req) => {
-    const exchange = new Exchange(res);
+    const exchange = new Exchange(res, inFlight, 'unmatched');
     replyError(exchange, new ApiError('not_found', `no route ${req.getMethod().toUpperCase()} ${req.getUrl()}`), deps.log);
   });
 

@@ -7,6 +7,7 @@ import { ClientMessageSchema, type ExecutionUpdate, type Frame } from '../client
 import type { ExecutionRecord, ExecutionsStore } from '../infra/db/index.js';
 import type { AppendedFrame, FrameLog } from '../infra/frames/index.js';
 import type { Logger } from '../infra/log.js';
+import type { Metrics } from '../infra/metrics/index.js';
 import { authenticate } from './auth.js';
 import { projectIdSchema } from './schemas.js';
 
@@ -24,6 +25,7 @@ export interface StreamDeps {
   /** Bytes queued for one client before it is disconnected. */
   maxBackpressureBytes?: number;
   idleTimeoutSec?: number;
+  metrics?: Metrics;
 }
 
 interface Client {
@@ -74,12 +76,18 @@ export async function registerStream(app: TemplatedApp, deps: StreamDeps): Promi
   const unsubscribe = await deps.frames.subscribe((frame) => {
     const topic = topicOf(frame.tenant, frame.projectId);
     for (const client of replaying.get(topic) ?? []) client.pending.get(frame.projectId)?.push(frame);
+    const subscribers = app.numSubscribers(topic);
+    if (subscribers === 0) return;
     app.publish(topic, frameJson(frame));
+    deps.metrics?.wsFramesSent.inc(subscribers);
   });
 
   const clients = new Map<WebSocket<Client>, Client>();
   const send = (ws: WebSocket<Client>, frame: Frame | AppendedFrame) => {
-    if (!clients.get(ws)?.closed) ws.send(frameJson(frame));
+    if (clients.get(ws)?.closed) return;
+    // 2: dropped at the backpressure limit (uWS then closes the connection).
+    if (ws.send(frameJson(frame)) === 2) deps.metrics?.wsFramesDropped.inc();
+    else deps.metrics?.wsFramesSent.inc();
   };
   const errorFrame = (message: string, projectId = ''): Frame => ({ type: 'error', ts: Date.now(), projectId, seq: 0, payload: { message } });
 
@@ -172,6 +180,7 @@ export async function registerStream(app: TemplatedApp, deps: StreamDeps): Promi
 
     open: (ws) => {
       open++;
+      deps.metrics?.wsConnections.inc();
       const client = ws.getUserData();
       clients.set(ws, client);
       if (client.authError) return ws.end(CLOSE.policy, client.authError.slice(0, 120));
@@ -208,6 +217,7 @@ export async function registerStream(app: TemplatedApp, deps: StreamDeps): Promi
 
     close: (ws) => {
       open--;
+      deps.metrics?.wsConnections.dec();
       const client = clients.get(ws);
       if (client) client.closed = true;
       clients.delete(ws);
