@@ -1,0 +1,93 @@
+// The baseline for bench/http.ts: GET /api/devteam/automation/status/:projectId served the way most
+// Node services would build it — Fastify with its defaults — over the SAME handler logic as ours
+// (src/http/automation-routes.ts): bearer auth against the same key map (or local mode), the same
+// zod projectId check (projectIdSchema), ExecutionsStore.latest through storeCall on a pool opened
+// by the same openDatabase, the same JSON body, and the same error bodies and statuses (400/401/404/503).
+//
+// Logging: our service writes NO per-request log line for this route (src/http logs only 5xx
+// failures, plus one info line per accepted event/initialize). So, to keep the two equal, Fastify's
+// own request logger is OFF and this front also logs only 5xx failures, through the same pino
+// factory (createLogger) at the same LOG_LEVEL (default info).
+//
+//   DATABASE_URL=postgres://… PORT=0 node dist/bench/fastify-front.js
+//   → {"msg":"fastify front started","port":N} as one JSON line on stdout
+// Optional: DEVTEAM_API_KEYS (tenant:key,…; absent → local mode), HOST (default 127.0.0.1), LOG_LEVEL.
+import type { AddressInfo } from 'node:net';
+import Fastify from 'fastify';
+import type { LevelWithSilent } from 'pino';
+import { parseApiKeys } from '../src/config.js';
+import { authenticate } from '../src/http/auth.js';
+import { ApiError, toErrorResponse } from '../src/http/errors.js';
+import { projectIdSchema } from '../src/http/index.js';
+import { storeCall } from '../src/http/store-call.js';
+import { ExecutionsStore, openDatabase } from '../src/infra/db/index.js';
+import { createLogger } from '../src/infra/log.js';
+import { PROJECT_MACHINE_ID, PROJECT_MACHINE_VERSION } from '../src/machines/index.js';
+
+const databaseUrl = process.env.DATABASE_URL;
+if (!databaseUrl) {
+  console.error('fastify-front: DATABASE_URL is required');
+  process.exit(2);
+}
+const log = createLogger({ level: (process.env.LOG_LEVEL ?? 'info') as LevelWithSilent, base: { role: 'fastify-front' } });
+const apiKeys = parseApiKeys(process.env.DEVTEAM_API_KEYS);
+// Same pool as `devteam api` (openDatabase's default max of 10 connections).
+const db = await openDatabase({ url: databaseUrl, dataDir: '.', log });
+const executions = new ExecutionsStore(db.sql, { [PROJECT_MACHINE_ID]: [PROJECT_MACHINE_VERSION] });
+
+const app = Fastify({ logger: false });
+
+// Any thrown error → the same body and status as ours (errors.ts); 5xx causes are logged, not sent.
+app.setErrorHandler((error, _request, reply) => {
+  const { status, body, headers } = toErrorResponse(error);
+  if (status >= 500) log.error({ err: error, status }, 'request failed');
+  if (headers) void reply.headers(headers);
+  void reply.code(status).type('application/json').send(body);
+});
+app.setNotFoundHandler((request, reply) => {
+  const { status, body } = toErrorResponse(new ApiError('not_found', `no route ${request.method} ${request.url}`));
+  void reply.code(status).type('application/json').send(body);
+});
+
+app.get<{ Params: { projectId: string } }>('/api/devteam/automation/status/:projectId', async (request, reply) => {
+  const tenant = authenticate(request.headers.authorization ?? '', apiKeys);
+  // Fastify has already percent-decoded the parameter (ours decodes it in projectIdFromPath).
+  const projectId = request.params.projectId;
+  if (!projectIdSchema.safeParse(projectId).success) {
+    throw new ApiError('invalid_id', 'projectId must be letters, digits, ".", "_", "-" (not first), at most 128 characters');
+  }
+  // Another tenant's project is indistinguishable from an unknown one: 404, not 403.
+  const execution = await storeCall(() => executions.latest(tenant, projectId));
+  if (!execution) throw new ApiError('not_found', `no automation for project ${projectId}`);
+  const p = execution.projection;
+  void reply.type('application/json');
+  return {
+    projectId,
+    executionId: execution.id,
+    status: p.status,
+    phase: p.phase,
+    currentTask: p.currentTask,
+    progress: p.progress,
+    attempt: p.attempt,
+    lastError: p.lastError,
+    results: p.results,
+    createdAt: execution.createdAt,
+    updatedAt: execution.updatedAt,
+    finishedAt: execution.finishedAt,
+  };
+});
+
+await app.listen({ host: process.env.HOST ?? '127.0.0.1', port: Number(process.env.PORT ?? 0) });
+console.log(JSON.stringify({ msg: 'fastify front started', port: (app.server.address() as AddressInfo).port }));
+
+let closing = false;
+const shutdown = async () => {
+  if (closing) return;
+  closing = true;
+  await app.close().catch(() => {});
+  await db.close().catch(() => {});
+  log.flush();
+  process.exit(0);
+};
+process.once('SIGTERM', () => void shutdown());
+process.once('SIGINT', () => void shutdown());
