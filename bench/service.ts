@@ -51,6 +51,8 @@ export function start(args: string[], env: Record<string, string>): Promise<Serv
           port,
           stop: () =>
             new Promise((done) => {
+              // Already gone (crashed, or stopped twice): nothing to wait for.
+              if (child.exitCode !== null || child.signalCode !== null) return done();
               child.once('exit', () => done());
               child.kill('SIGTERM');
             }),
