@@ -136,6 +136,12 @@ export const SETTINGS = {
     doc: 'port of GET /metrics for a worker process (the API serves /metrics on its own port); unset → a lone worker serves none',
     schema: port.optional(),
   },
+  statusCacheMs: {
+    env: 'DEVTEAM_STATUS_CACHE_MS',
+    flag: '--status-cache-ms <ms>',
+    doc: 'how long an API process may answer a status read from memory (dropped at once on every change; 0 = always read the database)',
+    schema: z.coerce.number().int().min(0).max(60_000).default(1_000),
+  },
   logLevel: {
     env: 'LOG_LEVEL',
     flag: '--log-level <level>',

@@ -17,7 +17,7 @@ import {
   type EventJob,
 } from './actors/index.js';
 import { MemoryBus, RedisBus, type Bus } from './infra/bus/index.js';
-import { initializeBodySchema } from './http/index.js';
+import { initializeBodySchema, StatusCache } from './http/index.js';
 import { startHttpServer, type HttpServer } from './http/index.js';
 import { ArtifactsStore, EventsStore, ExecutionsStore, migrate, openDatabase, type Database } from './infra/db/index.js';
 import { PROJECT_MACHINE_ID, PROJECT_MACHINE_VERSION } from './machines/index.js';
@@ -176,6 +176,7 @@ export async function startRuntime(config: Config, roles: Roles, log: Logger, op
           artifacts,
           frames,
           metrics,
+          statusCache: new StatusCache(config.statusCacheMs),
           notifyExecution,
           log,
           bodyLimit: config.bodyLimit,

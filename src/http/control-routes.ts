@@ -13,6 +13,7 @@ import { replyError } from './reply-error.js';
 import { correlationIdSchema } from './schemas.js';
 import { storeCall } from './store-call.js';
 import { updateOf } from './ws-stream.js';
+import type { StatusCache } from './status-cache.js';
 import type { FrameLog } from '../infra/frames/index.js';
 
 export const AUTOMATION_PATH = '/api/devteam/automation';
@@ -33,6 +34,7 @@ export interface ControlRoutesDeps {
   apiKeys: ReadonlyMap<string, string>;
   /** Watchers see the new status at once (the owning worker publishes what follows). */
   frames: FrameLog;
+  statusCache: StatusCache;
   /** Tells the owning worker (or wakes one) that an execution changed; failures are logged, not fatal. */
   notifyExecution?: (notice: { executionId: string; status: string }) => Promise<void>;
 }
@@ -85,6 +87,7 @@ async function control(
     status: result.record.projection.status,
     version: result.record.version,
   };
+  deps.statusCache.invalidate(tenant, projectId);
   const log = deps.log.child({ correlationId, projectId, executionId: applied.executionId, tenant });
   log.info({ command, from: decided.from, status: applied.status }, 'control command applied');
   await deps.frames

@@ -4,3 +4,4 @@ export { ApiError, type ErrorCode, type ErrorBody } from './errors.js';
 export { eventBodySchema, projectIdSchema, type EventBody } from './schemas.js';
 export { LOCAL_TENANT } from './auth.js';
 export { initializeBodySchema, AGENT_PRESETS, type InitializeBody } from './initialize-body.js';
+export { StatusCache } from './status-cache.js';

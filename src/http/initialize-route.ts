@@ -19,6 +19,7 @@ import { initializeBodySchema, type InitializeBody } from './initialize-body.js'
 import { replyError } from './reply-error.js';
 import { correlationIdSchema } from './schemas.js';
 import { storeCall } from './store-call.js';
+import type { StatusCache } from './status-cache.js';
 
 /** How long an Idempotency-Key is remembered (design.md: 6 h). */
 export const IDEMPOTENCY_TTL_MS = 6 * 60 * 60 * 1000;
@@ -33,6 +34,7 @@ export interface InitializeRouteDeps {
   bodyLimit: number;
   apiKeys: ReadonlyMap<string, string>;
   enqueueTimeoutMs?: number;
+  statusCache: StatusCache;
   /** Wakes a worker to drive the new execution at once (otherwise its next poll finds it). */
   notifyExecution?: (notice: { executionId: string; status: string }) => Promise<void>;
 }
@@ -108,6 +110,7 @@ async function initialize(
     }
     throw error;
   }
+  deps.statusCache.invalidate(tenant, body.projectId);
   const enqueued = await dispatchCommitted(deps.queue, { eventId, type: DEVTEAM_AUTOMATION, projectId: body.projectId, correlationId }, log, deps.enqueueTimeoutMs);
   await deps.notifyExecution?.({ executionId, status: 'running' }).catch((err) => log.warn({ err }, 'could not wake a worker; the next poll finds the execution'));
   log.info({ enqueued, agent: body.agent.preset }, 'automation initialized');

@@ -1,6 +1,7 @@
 // GET /api/devteam/automation/status/{projectId} over real HTTP, reading the projection that the
 // executions store keeps (embedded PGlite), with tenant isolation.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import postgres from 'postgres';
 import { loadConfig } from '../../src/config.js';
 import { ExecutionsStore, openDatabase } from '../../src/infra/db/index.js';
 import { createLogger } from '../../src/infra/log.js';
@@ -20,7 +21,7 @@ describe('GET /api/devteam/automation/status/{projectId}', () => {
     db = await createTestDatabase('status');
     dir = await tempDir('devteam-status');
     runtime = await startRuntime(
-      loadConfig({ PORT: '0', DATABASE_URL: db.url, DEVTEAM_DATA_DIR: dir.path, DEVTEAM_API_KEYS: `acme:${ACME},beta:${BETA}` }),
+      loadConfig({ PORT: '0', DATABASE_URL: db.url, DEVTEAM_DATA_DIR: dir.path, DEVTEAM_API_KEYS: `acme:${ACME},beta:${BETA}`, DEVTEAM_STATUS_CACHE_MS: '300' }),
       { api: true, worker: false },
       createLogger({ level: 'silent' }),
     );
@@ -84,5 +85,21 @@ describe('GET /api/devteam/automation/status/{projectId}', () => {
     expect((await get('/api/devteam/automation/status/..%2Fetc', ACME)).status).toBe(400);
     expect((await get('/api/devteam/automation/status/%E0%A4%A', ACME)).status).toBe(400);
     expect((await fetch(`http://127.0.0.1:${runtime.port}/api/devteam/automation/status/acme-web`)).status).toBe(401);
+  });
+
+  it('answers from memory for at most the cache TTL when the row changes without a stream frame', async () => {
+    const first = (await (await get('/api/devteam/automation/status/acme-web', ACME)).json()) as { attempt: number };
+    const sql = postgres(db.url, { max: 1, onnotice: () => {} });
+    try {
+      // Behind the service's back: no transition frame, so only the TTL bounds the staleness.
+      await sql`UPDATE executions SET attempt = attempt + 1 WHERE id = ${executionId}`;
+      const cached = (await (await get('/api/devteam/automation/status/acme-web', ACME)).json()) as { attempt: number };
+      expect(cached.attempt).toBe(first.attempt);
+      await new Promise((r) => setTimeout(r, 350));
+      const fresh = (await (await get('/api/devteam/automation/status/acme-web', ACME)).json()) as { attempt: number };
+      expect(fresh.attempt).toBe(first.attempt + 1);
+    } finally {
+      await sql.end();
+    }
   });
 });
