@@ -20,6 +20,8 @@ const { values } = parseArgs({
   },
 });
 const EVENTS = Number(values.events);
+// The worker's concurrency, when the caller sets it (e.g. to compare settings); the service's default otherwise.
+const concurrencyEnv: Record<string, string> = process.env.DEVTEAM_WORKER_CONCURRENCY ? { DEVTEAM_WORKER_CONCURRENCY: process.env.DEVTEAM_WORKER_CONCURRENCY } : {};
 const CONCURRENCY = Number(values.concurrency);
 
 async function run(mode: 'embedded' | 'distributed'): Promise<void> {
@@ -31,13 +33,13 @@ async function run(mode: 'embedded' | 'distributed'): Promise<void> {
     let port: number;
     if (mode === 'embedded') {
       // The service's default log level: its logging is part of its cost.
-      const s = await start(['serve'], { DEVTEAM_DATA_DIR: dir, LOG_LEVEL: 'info' });
+      const s = await start(['serve'], { DEVTEAM_DATA_DIR: dir, LOG_LEVEL: 'info', ...concurrencyEnv });
       services.push(s);
       port = s.port!;
     } else {
       const db = await tempDatabase();
       dropDb = db.drop;
-      const env = { DATABASE_URL: db.url, REDIS_URL, DEVTEAM_REDIS_PREFIX: prefix, DEVTEAM_DATA_DIR: dir, LOG_LEVEL: 'info' };
+      const env = { DATABASE_URL: db.url, REDIS_URL, DEVTEAM_REDIS_PREFIX: prefix, DEVTEAM_DATA_DIR: dir, LOG_LEVEL: 'info', ...concurrencyEnv };
       const api = await start(['api'], env);
       services.push(api, await start(['worker'], env));
       port = api.port!;
