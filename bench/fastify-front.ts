@@ -18,7 +18,7 @@ import type { LevelWithSilent } from 'pino';
 import { parseApiKeys } from '../src/config.js';
 import { authenticate } from '../src/http/auth.js';
 import { ApiError, toErrorResponse } from '../src/http/errors.js';
-import { projectIdSchema } from '../src/http/index.js';
+import { projectIdSchema, statusBody } from '../src/http/index.js';
 import { storeCall } from '../src/http/store-call.js';
 import { ExecutionsStore, openDatabase } from '../src/infra/db/index.js';
 import { createLogger } from '../src/infra/log.js';
@@ -59,22 +59,8 @@ app.get<{ Params: { projectId: string } }>('/api/devteam/automation/status/:proj
   // Another tenant's project is indistinguishable from an unknown one: 404, not 403.
   const execution = await storeCall(() => executions.latest(tenant, projectId));
   if (!execution) throw new ApiError('not_found', `no automation for project ${projectId}`);
-  const p = execution.projection;
   void reply.type('application/json');
-  return {
-    projectId,
-    executionId: execution.id,
-    status: p.status,
-    phase: p.phase,
-    currentTask: p.currentTask,
-    progress: p.progress,
-    attempt: p.attempt,
-    lastError: p.lastError,
-    results: p.results,
-    createdAt: execution.createdAt,
-    updatedAt: execution.updatedAt,
-    finishedAt: execution.finishedAt,
-  };
+  return statusBody(projectId, execution);
 });
 
 await app.listen({ host: process.env.HOST ?? '127.0.0.1', port: Number(process.env.PORT ?? 0) });

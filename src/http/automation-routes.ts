@@ -40,7 +40,8 @@ export function registerAutomationRoutes(app: TemplatedApp, deps: AutomationRout
   });
 }
 
-function statusBody(projectId: string, execution: ExecutionRecord) {
+/** The body of a status read (also what the Fastify baseline in bench/ serves). */
+export function statusBody(projectId: string, execution: ExecutionRecord) {
   const p = execution.projection;
   return {
     projectId,

@@ -5,3 +5,4 @@ export { eventBodySchema, projectIdSchema, type EventBody } from './schemas.js';
 export { LOCAL_TENANT } from './auth.js';
 export { initializeBodySchema, AGENT_PRESETS, type InitializeBody } from './initialize-body.js';
 export { StatusCache } from './status-cache.js';
+export { statusBody } from './automation-routes.js';

@@ -3,7 +3,7 @@
 // per call (environment only), as in RepoCache; nothing here writes git config.
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { execa } from 'execa';
+import { runGit, VALID_BRANCH, type GitRun } from './git-run.js';
 import { assertRemoteUrl, credentialSecrets, gitProcessEnv, type GitCredentials } from './git-credentials.js';
 import { classifyGitFailure, firstUsefulLine, redactText, redactUrl, RepoError, type RepoErrorCode } from './git-errors.js';
 
@@ -54,16 +54,10 @@ export class MergeConflictError extends RepoError {
 
 const LOCAL_TIMEOUT_MS = 60_000;
 const NETWORK_TIMEOUT_MS = 120_000;
-const BRANCH = /^(?!-)(?!.*\.\.)(?!.*\/\/)(?!.*@\{)(?!.*\.lock$)(?!.*\/$)[A-Za-z0-9._/-]{1,255}$/;
 
-interface GitRun {
-  exitCode: number | null;
-  stdout: string;
-  stderr: string;
-  timedOut: boolean;
-}
 
-interface RunOptions {
+
+interface LocalRunOptions {
   env?: Record<string, string>;
   timeoutMs?: number;
   signal?: AbortSignal | undefined;
@@ -73,7 +67,7 @@ interface RunOptions {
 export async function commitWork(repoDir: string, opts: CommitWorkOptions): Promise<{ sha: string; created: boolean }> {
   const env = identityEnv(opts.author);
   await must(repoDir, ['add', '--all'], 'checkout_failed', opts);
-  const staged = await runGit(repoDir, ['diff', '--cached', '--quiet'], opts);
+  const staged = await git(repoDir, ['diff', '--cached', '--quiet'], opts);
   if (staged.exitCode === 0) return { sha: await head(repoDir, opts.signal), created: false };
   if (staged.exitCode !== 1) throw localError('checkout_failed', ['diff'], staged);
   // --no-verify: the change is already verified, and hooks would be code run outside the sandbox.
@@ -92,7 +86,7 @@ export async function pushBase(repoDir: string, opts: PushOptions): Promise<{ sh
   validBranch(opts.base, 'base');
   validBranch(opts.branch, 'branch');
   const remote = redactUrl(opts.url);
-  const origin = await runGit(repoDir, ['config', '--get', 'remote.origin.url'], opts);
+  const origin = await git(repoDir, ['config', '--get', 'remote.origin.url'], opts);
   if (origin.stdout.trim() !== opts.url) {
     throw new RepoError('invalid_url', `origin of the checkout is not ${remote}`, { field: 'url', remote });
   }
@@ -103,7 +97,7 @@ export async function pushBase(repoDir: string, opts: PushOptions): Promise<{ sh
     const sha = await revParse(repoDir, `refs/heads/${opts.base}`, opts.signal);
     if (!sha) throw new RepoError('checkout_failed', `local branch ${opts.base} does not exist; merge first`, { remote, failure: 'not_found' });
     // --porcelain: one line per ref whose flag tells up-to-date (=) from updated and rejected (!).
-    const run = await runGit(repoDir, ['push', '--porcelain', 'origin', `refs/heads/${opts.base}:refs/heads/${opts.base}`], net);
+    const run = await git(repoDir, ['push', '--porcelain', 'origin', `refs/heads/${opts.base}:refs/heads/${opts.base}`], net);
     const line = run.stdout.split('\n').find((l) => l.includes(`refs/heads/${opts.base}:`)) ?? '';
     if (run.exitCode === 0 && !run.timedOut) return { sha, pushed: !line.startsWith('='), retried: attempt > 1 };
 
@@ -122,7 +116,7 @@ export async function pushBase(repoDir: string, opts: PushOptions): Promise<{ sh
       });
     }
     // Someone else pushed to base: start from their tip and integrate our branch again.
-    const fetch = await runGit(repoDir, ['fetch', '--quiet', 'origin', `+refs/heads/${opts.base}:refs/remotes/origin/${opts.base}`], net);
+    const fetch = await git(repoDir, ['fetch', '--quiet', 'origin', `+refs/heads/${opts.base}:refs/remotes/origin/${opts.base}`], net);
     if (fetch.exitCode !== 0 || fetch.timedOut) {
       const failure = fetch.timedOut ? 'timeout' : classifyGitFailure(fetch.stderr);
       const detail = redactText(firstUsefulLine(fetch.stderr) || `git exited with ${fetch.exitCode}`, secrets);
@@ -158,13 +152,13 @@ async function integrate(repoDir: string, opts: MergeOptions, remote: string | u
 
   const where = `${opts.branch} into ${opts.base}${remote ? ` of ${remote}` : ''}`;
   if (opts.mode === 'merge') {
-    const merge = await runGit(repoDir, ['merge', '--quiet', '--no-ff', '--no-edit', '--no-verify', '--no-gpg-sign', '-m', opts.message, opts.branch], { env, signal });
+    const merge = await git(repoDir, ['merge', '--quiet', '--no-ff', '--no-edit', '--no-verify', '--no-gpg-sign', '-m', opts.message, opts.branch], { env, signal });
     if (merge.exitCode !== 0) await failMerge(repoDir, merge, ['merge', '--abort'], where, remote, signal);
   } else {
-    const ff = await runGit(repoDir, ['merge', '--quiet', '--ff-only', opts.branch], { signal });
+    const ff = await git(repoDir, ['merge', '--quiet', '--ff-only', opts.branch], { signal });
     if (ff.exitCode !== 0) {
       // Not a fast-forward: replay the work on top of base, then fast-forward to it.
-      const rebase = await runGit(repoDir, ['rebase', '--quiet', '--no-gpg-sign', opts.base, opts.branch], { env, signal });
+      const rebase = await git(repoDir, ['rebase', '--quiet', '--no-gpg-sign', opts.base, opts.branch], { env, signal });
       if (rebase.exitCode !== 0) {
         await failMerge(repoDir, rebase, ['rebase', '--abort'], where, remote, signal);
       }
@@ -177,9 +171,9 @@ async function integrate(repoDir: string, opts: MergeOptions, remote: string | u
 
 /** Reports the conflict (or other failure) after restoring the checkout to a clean base. */
 async function failMerge(repoDir: string, run: GitRun, abort: string[], where: string, remote: string | undefined, signal?: AbortSignal): Promise<never> {
-  const conflicted = await runGit(repoDir, ['diff', '--name-only', '--diff-filter=U', '-z'], { signal });
+  const conflicted = await git(repoDir, ['diff', '--name-only', '--diff-filter=U', '-z'], { signal });
   const paths = conflicted.stdout.split('\0').filter(Boolean);
-  await runGit(repoDir, abort, { signal });
+  await git(repoDir, abort, { signal });
   await abortInProgress(repoDir, signal);
   if (paths.length > 0) throw new MergeConflictError(`merging ${where} conflicts in ${paths.join(', ')}`, paths, remote);
   throw localError('checkout_failed', [abort[0]!], run);
@@ -192,8 +186,8 @@ async function abortInProgress(repoDir: string, signal?: AbortSignal): Promise<v
     ['rebase-apply', 'rebase'],
     ['MERGE_HEAD', 'merge'],
   ] as const) {
-    const path = (await runGit(repoDir, ['rev-parse', '--git-path', marker], { signal })).stdout.trim();
-    if (path && existsSync(resolve(repoDir, path))) await runGit(repoDir, [op, '--abort'], { signal });
+    const path = (await git(repoDir, ['rev-parse', '--git-path', marker], { signal })).stdout.trim();
+    if (path && existsSync(resolve(repoDir, path))) await git(repoDir, [op, '--abort'], { signal });
   }
 }
 
@@ -217,7 +211,7 @@ function identityEnv(author: GitAuthor): Record<string, string> {
 }
 
 function validBranch(name: string, field: string): void {
-  if (typeof name !== 'string' || !BRANCH.test(name)) {
+  if (typeof name !== 'string' || !VALID_BRANCH.test(name)) {
     throw new RepoError('invalid_path', `${field} ${JSON.stringify(name)} is not a valid branch name`, { field });
   }
 }
@@ -229,17 +223,17 @@ async function head(repoDir: string, signal?: AbortSignal): Promise<string> {
 }
 
 async function revParse(repoDir: string, rev: string, signal?: AbortSignal): Promise<string | null> {
-  const run = await runGit(repoDir, ['rev-parse', '--verify', '--quiet', `${rev}^{commit}`], { signal });
+  const run = await git(repoDir, ['rev-parse', '--verify', '--quiet', `${rev}^{commit}`], { signal });
   const sha = run.stdout.trim();
   return run.exitCode === 0 && /^[0-9a-f]{40,64}$/.test(sha) ? sha : null;
 }
 
 async function isAncestor(repoDir: string, ancestor: string, of: string, signal?: AbortSignal): Promise<boolean> {
-  return (await runGit(repoDir, ['merge-base', '--is-ancestor', ancestor, of], { signal })).exitCode === 0;
+  return (await git(repoDir, ['merge-base', '--is-ancestor', ancestor, of], { signal })).exitCode === 0;
 }
 
-async function must(repoDir: string, args: string[], code: RepoErrorCode, opts: RunOptions): Promise<string> {
-  const run = await runGit(repoDir, args, opts);
+async function must(repoDir: string, args: string[], code: RepoErrorCode, opts: LocalRunOptions): Promise<string> {
+  const run = await git(repoDir, args, opts);
   if (run.exitCode !== 0) throw localError(code, args, run);
   return run.stdout;
 }
@@ -250,40 +244,9 @@ function localError(code: RepoErrorCode, args: string[], run: GitRun): RepoError
 }
 
 /** Like RepoCache's runner: argument array, own process group (push spawns helpers), killed whole on deadline or abort. */
-async function runGit(repoDir: string, args: string[], opts: RunOptions = {}): Promise<GitRun> {
+/** git in the checkout, with this module's defaults; an abort rejects (steps are cancelled, not failed). */
+async function git(repoDir: string, args: string[], opts: LocalRunOptions = {}): Promise<GitRun> {
+  const run = await runGit(args, { cwd: repoDir, env: opts.env ?? gitProcessEnv(), timeoutMs: opts.timeoutMs ?? LOCAL_TIMEOUT_MS, signal: opts.signal });
   opts.signal?.throwIfAborted();
-  const sub = execa('git', args, {
-    cwd: repoDir,
-    env: opts.env ?? gitProcessEnv(),
-    extendEnv: false,
-    stdin: 'ignore',
-    reject: false,
-    detached: true,
-  });
-  let timedOut = false;
-  const killGroup = () => {
-    try {
-      if (sub.pid) process.kill(-sub.pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  };
-  const timer = setTimeout(() => {
-    timedOut = true;
-    killGroup();
-  }, opts.timeoutMs ?? LOCAL_TIMEOUT_MS);
-  opts.signal?.addEventListener('abort', killGroup, { once: true });
-  try {
-    const result = await sub;
-    opts.signal?.throwIfAborted();
-    return {
-      exitCode: timedOut ? null : (result.exitCode ?? null),
-      stdout: typeof result.stdout === 'string' ? result.stdout : '',
-      stderr: typeof result.stderr === 'string' ? result.stderr : '',
-      timedOut,
-    };
-  } finally {
-    clearTimeout(timer);
-    opts.signal?.removeEventListener('abort', killGroup);
-  }
+  return run;
 }

@@ -3,10 +3,10 @@
 import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, readdir, rename, rm, rmdir, stat, utimes, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { execa } from 'execa';
 import type { Logger } from 'pino';
 import { assertRemoteUrl, credentialSecrets, gitProcessEnv, type GitCredentials } from './git-credentials.js';
 import { classifyGitFailure, firstUsefulLine, redactText, redactUrl, RepoError, type GitFailure, type RepoErrorCode } from './git-errors.js';
+import { runGit, VALID_BRANCH, type GitRun } from './git-run.js';
 import { isValidProjectId, isValidTenant, projectPaths, type ProjectPaths } from './project-paths.js';
 
 export interface RepoCacheOptions {
@@ -56,22 +56,8 @@ const MARKER = '.last-used';
 const TMP_PREFIX = '.repo-tmp-';
 // Local git commands (rev-parse, config) are instant; a slow one means a wedged filesystem.
 const LOCAL_TIMEOUT_MS = 30_000;
-const BRANCH = /^(?!-)(?!.*\.\.)(?!.*\/\/)(?!.*@\{)(?!.*\.lock$)(?!.*\/$)[A-Za-z0-9._/-]{1,255}$/;
 
-interface GitRun {
-  exitCode: number | null;
-  stdout: string;
-  stderr: string;
-  timedOut: boolean;
-  aborted: boolean;
-}
 
-interface RunOptions {
-  env: Record<string, string>;
-  timeoutMs: number;
-  cwd?: string;
-  signal?: AbortSignal;
-}
 
 type RepoState = 'absent' | 'valid' | 'broken' | 'other-remote';
 
@@ -99,7 +85,7 @@ export class RepoCache {
   async ensure(req: EnsureRequest): Promise<EnsureResult> {
     const paths = projectPaths(this.root, req.tenant, req.projectId);
     assertRemoteUrl(req.url);
-    if (req.branch !== undefined && !BRANCH.test(req.branch)) {
+    if (req.branch !== undefined && !VALID_BRANCH.test(req.branch)) {
       throw new RepoError('invalid_path', `branch ${JSON.stringify(req.branch)} is not a valid branch name`, { field: 'branch' });
     }
     const env = gitProcessEnv(req.credentials);
@@ -118,7 +104,7 @@ export class RepoCache {
     if (!rel || rel.startsWith('..') || isAbsolute(rel)) {
       throw new RepoError('invalid_path', `repoDir ${JSON.stringify(repoDir)} is not inside the cache root`, { field: 'repoDir' });
     }
-    if (!BRANCH.test(branch)) throw new RepoError('invalid_path', `branch ${JSON.stringify(branch)} is not a valid branch name`, { field: 'branch' });
+    if (!VALID_BRANCH.test(branch)) throw new RepoError('invalid_path', `branch ${JSON.stringify(branch)} is not a valid branch name`, { field: 'branch' });
     const env = gitProcessEnv();
     const run = await runGit(['checkout', '--quiet', '-B', branch, `refs/remotes/origin/${branch}`, '--'], { env, cwd: dir, timeoutMs: LOCAL_TIMEOUT_MS });
     if (run.exitCode !== 0) {
@@ -274,51 +260,6 @@ export class RepoCache {
 
 function key(tenant: string, projectId: string): string {
   return `${tenant}/${projectId}`;
-}
-
-/** Runs git with an argument array in its own process group, killed whole on deadline or abort. */
-async function runGit(args: string[], opts: RunOptions): Promise<GitRun> {
-  if (opts.signal?.aborted) return { exitCode: null, stdout: '', stderr: '', timedOut: false, aborted: true };
-  const sub = execa('git', args, {
-    cwd: opts.cwd,
-    env: opts.env,
-    extendEnv: false,
-    stdin: 'ignore',
-    reject: false,
-    // clone/fetch run git-remote-http(s)/ssh as children; killing only git would orphan them.
-    detached: true,
-  });
-  let timedOut = false;
-  let aborted = false;
-  const killGroup = () => {
-    try {
-      if (sub.pid) process.kill(-sub.pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  };
-  const timer = setTimeout(() => {
-    timedOut = true;
-    killGroup();
-  }, opts.timeoutMs);
-  const onAbort = () => {
-    aborted = true;
-    killGroup();
-  };
-  opts.signal?.addEventListener('abort', onAbort, { once: true });
-  try {
-    const result = await sub;
-    return {
-      exitCode: timedOut || aborted ? null : (result.exitCode ?? null),
-      stdout: typeof result.stdout === 'string' ? result.stdout : '',
-      stderr: typeof result.stderr === 'string' ? result.stderr : '',
-      timedOut,
-      aborted,
-    };
-  } finally {
-    clearTimeout(timer);
-    opts.signal?.removeEventListener('abort', onAbort);
-  }
 }
 
 async function revParse(gitDir: string, rev: string, env: Record<string, string>): Promise<string | null> {
