@@ -47,6 +47,8 @@ interface Figures {
   rps: number;
   p50: number;
   p90: number;
+  /** autocannon's histogram has no p95 bucket: p97.5 is the nearest it reports. */
+  p97_5: number;
   p99: number;
   max: number;
   total: number;
@@ -69,6 +71,7 @@ async function load(port: number, request: { method: 'GET' | 'POST'; setup: (req
     rps: result.requests.average,
     p50: l.p50,
     p90: l.p90,
+    p97_5: l.p97_5,
     p99: l.p99,
     max: l.max,
     total: result.requests.total,
@@ -87,7 +90,7 @@ async function measure(port: number, request: { method: 'GET' | 'POST'; setup: (
 function print(label: string, f: Figures): void {
   const n = (x: number) => x.toFixed(2).padStart(7);
   console.log(
-    `${label.padEnd(34)} ${f.rps.toFixed(0).padStart(7)} req/s   p50 ${n(f.p50)}  p90 ${n(f.p90)}  p99 ${n(f.p99)}  max ${n(f.max)} ms   (n=${f.total}, non-2xx ${f.non2xx}, errors ${f.errors}, timeouts ${f.timeouts})`,
+    `${label.padEnd(34)} ${f.rps.toFixed(0).padStart(7)} req/s   p50 ${n(f.p50)}  p90 ${n(f.p90)}  p97.5 ${n(f.p97_5)}  p99 ${n(f.p99)}  max ${n(f.max)} ms   (n=${f.total}, non-2xx ${f.non2xx}, errors ${f.errors}, timeouts ${f.timeouts})`,
   );
   if (f.non2xx || f.errors || f.timeouts) console.log(`  !! ${label}: ${f.non2xx} non-2xx, ${f.errors} errors, ${f.timeouts} timeouts — the figures above include failed requests`);
 }
@@ -184,6 +187,7 @@ async function waitSettled(port: number, timeoutMs: number): Promise<number> {
 // ---------------------------------------------------------------------------------------------
 console.log(machine());
 console.log(`mode: ${QUICK ? 'quick' : 'full'} — ${SECONDS} s per measured run (after ${WARMUP_SECONDS} s warm-up), ${CONNECTIONS} connections, ${PROJECTS} seeded projects`);
+console.log("latencies are autocannon's: whole milliseconds, percentiles p50/p90/p97.5/p99 (its histogram reports no p95)");
 console.log(`node ${process.version}, ${cpus().length} CPUs (autocannon runs in this process, on the same CPUs as the servers)`);
 
 const services: Service[] = [];
