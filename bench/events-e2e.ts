@@ -7,9 +7,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Redis } from 'ioredis';
 import { machine, summary } from './stats.js';
-import { REDIS_URL, start, tempDatabase, type Service } from './service.js';
+import { dropRedisPrefix, REDIS_URL, start, tempDatabase, type Service } from './service.js';
 
 
 const { values } = parseArgs({
@@ -79,7 +78,7 @@ async function run(mode: 'embedded' | 'distributed'): Promise<void> {
   } finally {
     for (const s of services.reverse()) await s.stop();
     await dropDb?.();
-    if (mode === 'distributed') await dropPrefix(prefix);
+    if (mode === 'distributed') await dropRedisPrefix(prefix);
     await rm(dir, { recursive: true, force: true });
   }
 }
@@ -118,16 +117,6 @@ async function waitAll(base: string, ids: string[]): Promise<Row[]> {
   return rows;
 }
 
-async function dropPrefix(prefix: string): Promise<void> {
-  const redis = new Redis(REDIS_URL);
-  let cursor = '0';
-  do {
-    const [nextCursor, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-    cursor = nextCursor;
-    if (keys.length) await redis.del(...keys);
-  } while (cursor !== '0');
-  redis.disconnect();
-}
 
 console.log(machine());
 const modes = values.mode === 'both' ? (['embedded', 'distributed'] as const) : [values.mode as 'embedded' | 'distributed'];

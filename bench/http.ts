@@ -17,8 +17,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { Redis } from 'ioredis';
-import { REDIS_URL, start, tempDatabase, type Service } from './service.js';
+import { dropRedisPrefix, REDIS_URL, start, tempDatabase, type Service } from './service.js';
 import { machine } from './stats.js';
 
 const { values } = parseArgs({
@@ -154,22 +153,6 @@ function startFastifyFront(env: Record<string, string>): Promise<Service> {
   });
 }
 
-/** Removes every Redis key under the prefix (SCAN + DEL, never KEYS). */
-async function dropRedisPrefix(prefix: string): Promise<number> {
-  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 2 });
-  let removed = 0;
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) removed += await redis.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
-  return removed;
-}
 
 async function waitSettled(port: number, timeoutMs: number): Promise<number> {
   const deadline = Date.now() + timeoutMs;

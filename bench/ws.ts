@@ -13,9 +13,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Redis } from 'ioredis';
 import { WebSocket } from 'ws';
-import { REDIS_URL, start, tempDatabase, type Service } from './service.js';
+import { dropRedisPrefix, REDIS_URL, start, tempDatabase, type Service } from './service.js';
 import { machine, percentile, summary } from './stats.js';
 
 const { values } = parseArgs({
@@ -213,19 +212,6 @@ async function frameRound(base: string, wsUrl: string, n: number, state: { statu
   }
 }
 
-async function dropRedisPrefix(prefix: string): Promise<void> {
-  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-      cursor = next;
-      if (keys.length) await redis.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
-}
 
 async function runMode(mode: string, service: Service): Promise<Result> {
   const base = `http://127.0.0.1:${service.port}`;
@@ -305,7 +291,7 @@ try {
       const db = await tempDatabase();
       cleanups.push(() => db.drop());
       const prefix = `devteam-bench-ws-${crypto.randomUUID().slice(0, 8)}`;
-      cleanups.push(() => dropRedisPrefix(prefix));
+      cleanups.push(async () => void (await dropRedisPrefix(prefix)));
       const dir = await mkdtemp(join(tmpdir(), 'devteam-bench-ws-'));
       cleanups.push(() => rm(dir, { recursive: true, force: true }));
       service = await startWithin(start(['api'], { DATABASE_URL: db.url, REDIS_URL, DEVTEAM_REDIS_PREFIX: prefix, LOG_LEVEL: 'info', DEVTEAM_DATA_DIR: dir }), 'api');

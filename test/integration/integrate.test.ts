@@ -14,21 +14,13 @@ import {
 } from '../../src/infra/repo/index.js';
 import { startGitHttpServer } from '../support/git-http-server.js';
 import { createRemote, git, GIT_ENV, type TestRemote } from '../support/git-remote.js';
+import { caughtRepoError as caught } from '../support/repo-errors.js';
 import { tempDir } from '../support/services.js';
 
 const TOKEN = 'ghp_IntegrateToken_8d3e1f0a4c';
 const AUTHOR = { name: 'DevTeam Bot', email: 'bot@devteam.example' };
 const BRANCH = 'devteam/task-1';
 
-async function caught(promise: Promise<unknown>): Promise<RepoError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(RepoError);
-    return error as RepoError;
-  }
-  throw new Error('expected a RepoError');
-}
 
 async function filesUnder(dir: string): Promise<string[]> {
   const out: string[] = [];

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RepoCache, RepoError } from '../../src/infra/repo/index.js';
 import { startGitHttpServer, startHangingServer, type TestServer } from '../support/git-http-server.js';
 import { createRemote, git, GIT_ENV } from '../support/git-remote.js';
+import { caughtRepoError as caught } from '../support/repo-errors.js';
 import { tempDir } from '../support/services.js';
 
 const TOKEN = 'ghp_TestToken_5f1c2b9a7e';
@@ -31,15 +32,6 @@ async function filesUnder(dir: string): Promise<string[]> {
   return out;
 }
 
-async function caught(promise: Promise<unknown>): Promise<RepoError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(RepoError);
-    return error as RepoError;
-  }
-  throw new Error('expected a RepoError');
-}
 
 describe('RepoCache', () => {
   let tmp: { path: string; remove(): Promise<void> };
