@@ -14,7 +14,7 @@ import {
 } from '../../src/infra/repo/index.js';
 import { startGitHttpServer } from '../support/git-http-server.js';
 import { createRemote, git, GIT_ENV, type TestRemote } from '../support/git-remote.js';
-import { caughtRepoError as caught } from '../support/repo-errors.js';
+import { caughtRepoError as caught, filesUnder } from '../support/repo-errors.js';
 import { tempDir } from '../support/services.js';
 
 const TOKEN = 'ghp_IntegrateToken_8d3e1f0a4c';
@@ -22,15 +22,6 @@ const AUTHOR = { name: 'DevTeam Bot', email: 'bot@devteam.example' };
 const BRANCH = 'devteam/task-1';
 
 
-async function filesUnder(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...(await filesUnder(path)));
-    else if (entry.isFile()) out.push(path);
-  }
-  return out;
-}
 
 /** `git --git-dir <bare> ...` on the remote. */
 const onRemote = (remote: TestRemote, ...args: string[]) => git(remote.bare, '--git-dir', remote.bare, ...args);

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RepoCache, RepoError } from '../../src/infra/repo/index.js';
 import { startGitHttpServer, startHangingServer, type TestServer } from '../support/git-http-server.js';
 import { createRemote, git, GIT_ENV } from '../support/git-remote.js';
-import { caughtRepoError as caught } from '../support/repo-errors.js';
+import { caughtRepoError as caught, filesUnder } from '../support/repo-errors.js';
 import { tempDir } from '../support/services.js';
 
 const TOKEN = 'ghp_TestToken_5f1c2b9a7e';
@@ -22,15 +22,6 @@ function capturedLog(): { log: pino.Logger; text(): string } {
   return { log: pino({ level: 'debug' }, stream), text: () => chunks.join('') };
 }
 
-async function filesUnder(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...(await filesUnder(path)));
-    else if (entry.isFile()) out.push(path);
-  }
-  return out;
-}
 
 
 describe('RepoCache', () => {
