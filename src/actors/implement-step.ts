@@ -53,7 +53,9 @@ export async function implementStep(env: StepEnv, input: StepInput, { signal, lo
     signal,
     homeOnHost: join(repoDir, RUNNER_DIR, 'home'),
     onLine: (stream, line) => {
-      log.info({ stream, line }, 'agent output');
+      // The live stream carries every line; the log keeps them only at debug (a chatty agent
+      // would otherwise cost a JSON log line per output line).
+      log.debug({ stream, line }, 'agent output');
       output?.(stream, line);
     },
   });

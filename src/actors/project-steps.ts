@@ -59,7 +59,8 @@ export function productionSteps(deps: ProjectStepsDeps, project: ProjectRef): Pr
     },
 
     async prep(input, { signal }) {
-      const repoDir = await env.fetched(signal);
+      // SELECT fetched a moment ago; a remote that moved since is handled by PUSH.
+      const repoDir = await env.local(signal);
       const branch = workBranch(input.task!.id);
       await createWorkBranch(repoDir, branch, env.base, signal);
       await env.sandbox(repoDir);

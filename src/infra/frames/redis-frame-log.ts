@@ -113,7 +113,7 @@ export class RedisFrameLog implements FrameLog {
         payloadJson,
       ),
     );
-    return { type, ts, projectId: key.projectId, seq: Number(seq), tenant: key.tenant, payload: JSON.parse(payloadJson) as unknown };
+    return { type, ts, projectId: key.projectId, seq: Number(seq), tenant: key.tenant, payload: payload ?? null };
   }
 
   async since(key: ProjectKey, lastSeq: number): Promise<{ frames: AppendedFrame[]; complete: boolean; lastSeq: number }> {

@@ -58,7 +58,17 @@ const NOT_FROM_HOST = new Set(['dev', 'proc', 'tmp', WORKSPACE.slice(1)]);
  * when the host has no such directory, so the sandbox's root is bwrap's own tmpfs (made read-only
  * after the mounts) with each top-level entry bound or symlinked (merged-usr /bin -> usr/bin).
  */
-async function hostRootArgs(): Promise<string[]> {
+/** Read once per process: top-level host entries do not come and go between commands. */
+let hostRoot: Promise<string[]> | null = null;
+function hostRootArgs(): Promise<string[]> {
+  hostRoot ??= readHostRoot().catch((error: unknown) => {
+    hostRoot = null;
+    throw error;
+  });
+  return hostRoot;
+}
+
+async function readHostRoot(): Promise<string[]> {
   const args: string[] = [];
   for (const entry of await readdir('/', { withFileTypes: true })) {
     if (NOT_FROM_HOST.has(entry.name)) continue;
