@@ -5,10 +5,10 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildInvocation, runAgent } from '../infra/agent/index.js';
 import { changedBetween, diffOf, snapshotTree } from '../infra/repo/index.js';
-import { WORKSPACE } from '../infra/sandbox/index.js';
+import { SANDBOX_PATH, WORKSPACE } from '../infra/sandbox/index.js';
 import type { ImplementOutput, StepInput } from '../machines/index.js';
-import { buildRepoContext, renderPrompt } from './prompt.js';
-import { SANDBOX_PATH, tail, type StepEnv } from './step-env.js';
+import { buildRepoContext, renderPrompt, trimFeedback } from './prompt.js';
+import { type StepEnv } from './step-env.js';
 import type { StepContext } from './project-steps.js';
 
 /** Inside .git: never committed, never seen by `git status`, visible in the sandbox. */
@@ -84,7 +84,7 @@ export async function implementStep(env: StepEnv, input: StepInput, { signal, lo
       : run.outcome === 'oom'
         ? `agent ${name} was killed at the memory limit`
         : run.exitCode !== 0
-          ? `agent ${name} exited ${run.exitCode}: ${tail(run.stderr || run.stdout, 1_000).trim()}`
+          ? `agent ${name} exited ${run.exitCode}: ${trimFeedback(run.stderr || run.stdout, 1_000).text.trim()}`
           : changedNow.length === 0
             ? 'the agent changed nothing'
             : null;

@@ -10,6 +10,7 @@ import type { Logger } from '../infra/log.js';
 import { lifecycleOf, projectionOf, projectMachine, type StepInput } from '../machines/index.js';
 import type { ProjectSteps } from './project-steps.js';
 import { ProjectStream } from './project-stream.js';
+import { executionUpdate } from '../client/index.js';
 import type { FrameLog } from '../infra/frames/index.js';
 import type { Metrics } from '../infra/metrics/index.js';
 
@@ -177,15 +178,7 @@ export class ProjectRun {
                 return finish('lost');
               }
               log.info({ status: projection.status, phase: projection.phase, task: projection.currentTask?.id, attempt: projection.attempt, version }, 'transition persisted');
-              stream?.update({
-                executionId: record.id,
-                status: projection.status,
-                phase: projection.phase,
-                task: projection.currentTask,
-                attempt: projection.attempt,
-                progress: projection.progress,
-                lastError: projection.lastError,
-              });
+              stream?.update(executionUpdate(record.id, projection));
               const status = lifecycleOf(snapshot);
               if (status === 'completed' || status === 'failed' || status === 'stopped') this.deps.metrics?.runs.inc({ status });
               if (status !== 'running' && status !== 'stopping') finish('settled');

@@ -28,9 +28,6 @@ export interface ProjectRef {
 }
 
 export const WORK_BRANCH_PREFIX = 'devteam/';
-/** PATH inside the sandbox (the local driver's default), after DEVTEAM_AGENT_PATH. */
-export const SANDBOX_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-
 export function workBranch(taskId: string): string {
   return `${WORK_BRANCH_PREFIX}${taskId}`;
 }
@@ -109,12 +106,4 @@ export class StepEnv {
     if (!task) throw new Error(`task ${id} is no longer in the task list`);
     return { task, list };
   }
-}
-
-/** The last `bytes` of text, cut at a line start when possible. */
-export function tail(text: string, bytes: number): string {
-  if (Buffer.byteLength(text) <= bytes) return text;
-  const cut = text.slice(-bytes);
-  const nl = cut.indexOf('\n');
-  return `…\n${nl >= 0 && nl < cut.length - 1 ? cut.slice(nl + 1) : cut}`;
 }

@@ -2,7 +2,8 @@
 // whose output (its end) is what the next attempt's prompt gets.
 import type { StepInput, VerifyOutput } from '../machines/index.js';
 import { WORKSPACE } from '../infra/sandbox/index.js';
-import { tail, type StepEnv } from './step-env.js';
+import { trimFeedback } from './prompt.js';
+import type { StepEnv } from './step-env.js';
 import type { StepContext } from './project-steps.js';
 
 /** Bytes of a failing command's output kept for the next attempt (the end is kept). */
@@ -38,7 +39,7 @@ export async function verifyStep(env: StepEnv, input: StepInput, { signal, log, 
     if (run.outcome !== 'completed' || run.exitCode !== 0) {
       const why = run.outcome === 'completed' ? `exited ${run.exitCode}` : run.outcome === 'oom' ? 'killed at the memory limit' : `timed out after ${timeoutSec} s`;
       log.info({ command: argv.join(' '), outcome: run.outcome, exitCode: run.exitCode }, 'verification failed');
-      result = { ok: false, output: `${header}  (${why})\n${tail(lines.join('\n'), FEEDBACK_BYTES)}` };
+      result = { ok: false, output: `${header}  (${why})\n${trimFeedback(lines.join('\n'), FEEDBACK_BYTES).text}` };
       break;
     }
   }

@@ -17,6 +17,14 @@ export const ExecutionUpdateSchema = z.object({
 });
 export type ExecutionUpdate = z.infer<typeof ExecutionUpdateSchema>;
 
+/** The update payload of a status projection (the stored one, or one just persisted). */
+export function executionUpdate(
+  executionId: string,
+  p: Pick<ExecutionUpdate, 'status' | 'phase' | 'attempt' | 'progress' | 'lastError'> & { currentTask: ExecutionUpdate['task'] },
+): ExecutionUpdate {
+  return { executionId, status: p.status, phase: p.phase, task: p.currentTask, attempt: p.attempt, progress: p.progress, lastError: p.lastError };
+}
+
 /** Payload of `execution-log`: a batch of output lines of the agent or of a verify command. */
 export const ExecutionLogSchema = z.object({
   executionId: z.string(),

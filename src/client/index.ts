@@ -5,6 +5,7 @@ export {
   ExecutionUpdateSchema,
   FRAME_TYPES,
   FrameSchema,
+  executionUpdate,
   type ClientMessage,
   type ExecutionLog,
   type ExecutionUpdate,

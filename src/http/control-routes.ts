@@ -5,6 +5,7 @@ import type { TemplatedApp } from 'uWebSockets.js';
 import type { ExecutionsStore } from '../infra/db/index.js';
 import type { Logger } from '../infra/log.js';
 import { applyCommand, PROJECT_MACHINE_ID, PROJECT_MACHINE_VERSION, type CommandOutcome, type ProjectCommand } from '../machines/index.js';
+import { executionUpdate } from '../client/index.js';
 import { authenticate } from './auth.js';
 import { ApiError } from './errors.js';
 import { Exchange, type InFlight } from './exchange.js';
@@ -12,7 +13,6 @@ import { projectIdFromPath } from './project-id.js';
 import { replyError } from './reply-error.js';
 import { correlationIdSchema } from './schemas.js';
 import { storeCall } from './store-call.js';
-import { updateOf } from './ws-stream.js';
 import type { StatusCache } from './status-cache.js';
 import type { FrameLog } from '../infra/frames/index.js';
 
@@ -91,7 +91,7 @@ async function control(
   const log = deps.log.child({ correlationId, projectId, executionId: applied.executionId, tenant });
   log.info({ command, from: decided.from, status: applied.status }, 'control command applied');
   await deps.frames
-    .append({ tenant, projectId }, 'execution-update', updateOf(result.record))
+    .append({ tenant, projectId }, 'execution-update', executionUpdate(result.record.id, result.record.projection))
     .catch((err) => log.warn({ err }, 'could not publish the new status to the stream'));
   if (deps.notifyExecution) {
     await deps

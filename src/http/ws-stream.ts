@@ -3,8 +3,8 @@
 // frames follow through uWS topics — in order, without gaps or duplicates. Slow clients are cut
 // at a backpressure limit instead of growing this process's memory.
 import uWS, { type TemplatedApp, type WebSocket } from 'uWebSockets.js';
-import { ClientMessageSchema, type ExecutionUpdate, type Frame } from '../client/index.js';
-import type { ExecutionRecord, ExecutionsStore } from '../infra/db/index.js';
+import { ClientMessageSchema, executionUpdate, type Frame } from '../client/index.js';
+import type { ExecutionsStore } from '../infra/db/index.js';
 import type { AppendedFrame, FrameLog } from '../infra/frames/index.js';
 import type { Logger } from '../infra/log.js';
 import type { Metrics } from '../infra/metrics/index.js';
@@ -55,18 +55,6 @@ function frameJson(frame: AppendedFrame | Frame): string {
   return JSON.stringify({ type, ts, projectId, seq, payload });
 }
 
-export function updateOf(execution: ExecutionRecord): ExecutionUpdate {
-  const p = execution.projection;
-  return {
-    executionId: execution.id,
-    status: p.status,
-    phase: p.phase,
-    task: p.currentTask,
-    attempt: p.attempt,
-    progress: p.progress,
-    lastError: p.lastError,
-  };
-}
 
 const HARD_MESSAGE_LIMIT = 1024 * 1024;
 
@@ -125,7 +113,7 @@ export async function registerStream(app: TemplatedApp, deps: StreamDeps): Promi
         const current = (await deps.executions.latest(tenant, projectId)) ?? execution;
         if (client.closed) return;
         sent = missed.lastSeq;
-        send(ws, { type: 'resync', ts: Date.now(), projectId, seq: sent, payload: updateOf(current) });
+        send(ws, { type: 'resync', ts: Date.now(), projectId, seq: sent, payload: executionUpdate(current.id, current.projection) });
       }
       // Synchronous from here: no frame can arrive between the flush and the subscription.
       for (const frame of client.pending.get(projectId) ?? []) if (frame.seq > sent) send(ws, frame);

@@ -19,6 +19,7 @@ import {
 } from './cgroup-v1.js';
 import { DEFAULT_MAX_OUTPUT_BYTES, OutputCollector } from './output-collector.js';
 import {
+  SANDBOX_PATH,
   SandboxError,
   WORKSPACE,
   sandboxName,
@@ -48,7 +49,7 @@ export interface BwrapSandboxOptions {
 /** Joins the command's cgroups before exec'ing bwrap, so nothing it starts ever runs outside them. */
 const WRAPPER = 'for f in $DEVTEAM_CGROUP_PROCS; do echo $$ > "$f" || exit 125; done; exec "$@"';
 /** The runner's environment holds secrets: commands get only this plus their own env. */
-const BASE_ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/tmp', LANG: 'C.UTF-8' };
+const BASE_ENV = { PATH: SANDBOX_PATH, HOME: '/tmp', LANG: 'C.UTF-8' };
 
 /** Host directories that the sandbox never sees as the host's own. */
 const NOT_FROM_HOST = new Set(['dev', 'proc', 'tmp', WORKSPACE.slice(1)]);

@@ -2,6 +2,7 @@
 export {
   OPTIONAL_TOOLS,
   REQUIRED_TOOLS,
+  SANDBOX_PATH,
   SandboxError,
   WORKSPACE,
   sandboxName,

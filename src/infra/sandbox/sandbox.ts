@@ -3,6 +3,9 @@
 // (a long-lived container per project) and local (bubblewrap + cgroups on this host).
 import { createHash } from 'node:crypto';
 
+/** PATH of commands inside a sandbox (callers may put directories before it, e.g. agent CLIs). */
+export const SANDBOX_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
 /** Where the project's checkout appears inside every sandbox. */
 export const WORKSPACE = '/workspace';
 
