@@ -99,15 +99,17 @@ async function initialize(
           projection: projectionOf(initial),
         },
         (tx) => deps.events.insert({ id: eventId, type: DEVTEAM_AUTOMATION, projectId: body.projectId, correlationId, payload: { executionId, tenant } }, tx),
-      ),
+      ).catch((error: unknown) => {
+        // An answer, not an outage: mapped before storeCall would call it store_unavailable.
+        if (error instanceof ExecutionStoreError && error.code === 'project_running') {
+          throw new ApiError('conflict', `project ${body.projectId} already has a live execution; stop it first`, { projectId: body.projectId }, { cause: error });
+        }
+        throw error;
+      }),
     );
   } catch (error) {
     // Nothing was created: the key must not point at an execution that does not exist.
     if (idempotency) await deps.kv.delete(idempotency).catch((err) => log.warn({ err }, 'could not forget the idempotency key'));
-    if (error instanceof ApiError && error.cause instanceof ExecutionStoreError) error = error.cause;
-    if (error instanceof ExecutionStoreError && error.code === 'project_running') {
-      throw new ApiError('conflict', `project ${body.projectId} already has a live execution; stop it first`, { projectId: body.projectId }, { cause: error });
-    }
     throw error;
   }
   deps.statusCache.invalidate(tenant, body.projectId);

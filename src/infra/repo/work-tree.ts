@@ -3,27 +3,20 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { gitProcessEnv } from './git-credentials.js';
 import { RepoError } from './git-errors.js';
+import { runGit } from './git-run.js';
 
 const LOCAL_TIMEOUT_MS = 60_000;
 
 async function git(repoDir: string, args: string[], signal?: AbortSignal, extraEnv: Record<string, string> = {}): Promise<string> {
-  const result = await execa('git', args, {
-    cwd: repoDir,
-    env: { ...gitProcessEnv(), ...extraEnv },
-    extendEnv: false,
-    stdin: 'ignore',
-    reject: false,
-    timeout: LOCAL_TIMEOUT_MS,
-    cancelSignal: signal,
-  });
-  if (result.exitCode !== 0) {
-    const line = String(result.stderr ?? '').split('\n').find((l) => l.trim()) ?? `exit ${result.exitCode}`;
+  const run = await runGit(args, { cwd: repoDir, env: { ...gitProcessEnv(), ...extraEnv }, timeoutMs: LOCAL_TIMEOUT_MS, signal });
+  signal?.throwIfAborted();
+  if (run.exitCode !== 0) {
+    const line = run.stderr.split('\n').find((l) => l.trim()) ?? (run.timedOut ? `no answer within ${LOCAL_TIMEOUT_MS} ms` : `exit ${run.exitCode}`);
     throw new RepoError('checkout_failed', `git ${args[0]} failed in the checkout: ${line.slice(0, 300)}`, { remote: repoDir, failure: 'other' });
   }
-  return String(result.stdout ?? '');
+  return run.stdout;
 }
 
 /** Discards every local change (the cache is ours) and checks out `base` at origin's tip. */
