@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   commitWork,
   createWorkBranch,
+  gitDirOf,
   MergeConflictError,
   mergeIntoBase,
   pushBase,
@@ -13,7 +13,7 @@ import {
   RepoError,
 } from '../../src/infra/repo/index.js';
 import { startGitHttpServer } from '../support/git-http-server.js';
-import { createRemote, git, GIT_ENV, type TestRemote } from '../support/git-remote.js';
+import { cloneCheckout, createRemote, git, gitWork, type TestRemote } from '../support/git-remote.js';
 import { caughtRepoError as caught, filesUnder } from '../support/repo-errors.js';
 import { tempDir } from '../support/services.js';
 
@@ -37,8 +37,8 @@ async function pushElsewhere(remote: TestRemote, file: string, content: string):
 }
 
 async function expectClean(repoDir: string): Promise<void> {
-  expect(await git(repoDir, 'status', '--porcelain')).toBe('');
-  for (const marker of ['rebase-merge', 'rebase-apply', 'MERGE_HEAD']) expect(existsSync(join(repoDir, '.git', marker))).toBe(false);
+  expect(await gitWork(repoDir, 'status', '--porcelain')).toBe('');
+  for (const marker of ['rebase-merge', 'rebase-apply', 'MERGE_HEAD']) expect(existsSync(join(gitDirOf(repoDir), marker))).toBe(false);
 }
 
 describe('integrate: commit, merge into base, push', () => {
@@ -61,8 +61,7 @@ describe('integrate: commit, merge into base, push', () => {
     await git(remote.work, 'add', 'shared.txt');
     await git(remote.work, 'commit', '--quiet', '-m', 'base');
     await git(remote.work, 'push', '--quiet', 'origin', 'main');
-    const repoDir = join(tmp.path, `${name}-local`);
-    await execa('git', ['clone', '--quiet', remote.bare, repoDir], { env: GIT_ENV });
+    const repoDir = await cloneCheckout(remote.bare, join(tmp.path, `${name}-local`));
     await createWorkBranch(repoDir, BRANCH, 'main');
     return { remote, repoDir, url: remote.bare };
   }
@@ -90,7 +89,7 @@ describe('integrate: commit, merge into base, push', () => {
     expect(await pushBase(repoDir, opts(url, 'ff'))).toEqual({ sha: commit.sha, pushed: false, retried: false });
     expect(await onRemote(remote, 'rev-list', '--count', 'main')).toBe(count);
     // No identity was written to config.
-    expect(await readFile(join(repoDir, '.git', 'config'), 'utf8')).not.toContain('bot@devteam.example');
+    expect(await readFile(join(gitDirOf(repoDir), 'config'), 'utf8')).not.toContain('bot@devteam.example');
   });
 
   it("mode 'merge' creates a merge commit with the message on the remote", async () => {
@@ -165,12 +164,12 @@ describe('integrate: commit, merge into base, push', () => {
     await writeFile(join(repoDir, 'shared.txt'), 'one\nTWO (local)\nthree\n');
     const commit = await commitWork(repoDir, { message: 'task 1', author: AUTHOR });
     await pushElsewhere(remote, 'shared.txt', 'one\nTWO (remote)\nthree\n');
-    await git(repoDir, 'fetch', '--quiet', 'origin');
+    await gitWork(repoDir, 'fetch', '--quiet', 'origin');
     const error = await caught(mergeIntoBase(repoDir, opts(url, 'ff')));
     expect(error).toMatchObject({ code: 'merge_conflict', paths: ['shared.txt'] });
     await expectClean(repoDir);
     // The work branch is untouched by the aborted rebase.
-    expect(await git(repoDir, 'rev-parse', BRANCH)).toBe(commit.sha);
+    expect(await gitWork(repoDir, 'rev-parse', BRANCH)).toBe(commit.sha);
   });
 
   it('a push the remote refuses (hook) → push_rejected without a retry', async () => {
@@ -187,9 +186,9 @@ describe('integrate: commit, merge into base, push', () => {
 
   it('nothing to commit → created:false at HEAD', async () => {
     const { repoDir } = await setup();
-    const headSha = await git(repoDir, 'rev-parse', 'HEAD');
+    const headSha = await gitWork(repoDir, 'rev-parse', 'HEAD');
     expect(await commitWork(repoDir, { message: 'empty', author: AUTHOR })).toEqual({ sha: headSha, created: false });
-    expect(await git(repoDir, 'rev-list', '--count', 'HEAD')).toBe('1');
+    expect(await gitWork(repoDir, 'rev-list', '--count', 'HEAD')).toBe('1');
   });
 
   it('pushes over HTTP with a token; a wrong token fails as auth and no token leaks', async () => {
@@ -226,7 +225,7 @@ describe('integrate: commit, merge into base, push', () => {
           expect(text).not.toContain(basic);
         }
       }
-      for (const file of await filesUnder(join(repoDir, '.git'))) {
+      for (const file of [...(await filesUnder(gitDirOf(repoDir))), ...(await filesUnder(repoDir))]) {
         const content = await readFile(file, 'latin1');
         expect(content, file).not.toContain(TOKEN);
         expect(content, file).not.toContain(basic);
