@@ -4,9 +4,9 @@ import { Writable } from 'node:stream';
 import { execa } from 'execa';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RepoCache, RepoError } from '../../src/infra/repo/index.js';
+import { gitDirOf, RepoCache, RepoError } from '../../src/infra/repo/index.js';
 import { startGitHttpServer, startHangingServer, type TestServer } from '../support/git-http-server.js';
-import { createRemote, git, GIT_ENV } from '../support/git-remote.js';
+import { createRemote, GIT_ENV, gitWork } from '../support/git-remote.js';
 import { caughtRepoError as caught, filesUnder } from '../support/repo-errors.js';
 import { tempDir } from '../support/services.js';
 
@@ -84,21 +84,21 @@ describe('RepoCache', () => {
     const { repoDir } = await cache.ensure({ tenant: 'acme', projectId: 'broken', url: remote.bare });
     const projectDir = join(root, 'acme', 'broken');
 
-    // A crash mid-clone leaves a tmp dir; damage leaves a .git git cannot use.
-    await mkdir(join(projectDir, '.repo-tmp-x', '.git'), { recursive: true });
-    await writeFile(join(repoDir, '.git', 'HEAD'), 'garbage\n');
+    // A crash mid-clone leaves a tmp dir; damage leaves a git dir git cannot use.
+    await mkdir(join(projectDir, '.repo-tmp-x', 'git'), { recursive: true });
+    await writeFile(join(gitDirOf(repoDir), 'HEAD'), 'garbage\n');
     const redone = await cache.ensure({ tenant: 'acme', projectId: 'broken', url: remote.bare });
     expect(redone).toMatchObject({ action: 'cloned', headSha: sha });
-    expect((await readdir(projectDir)).sort()).toEqual(['.last-used', 'repo']);
+    expect((await readdir(projectDir)).sort()).toEqual(['.last-used', 'git', 'repo']);
 
-    await rm(join(repoDir, '.git', 'objects'), { recursive: true });
+    await rm(join(gitDirOf(repoDir), 'objects'), { recursive: true });
     expect(await cache.ensure({ tenant: 'acme', projectId: 'broken', url: remote.bare })).toMatchObject({ action: 'cloned', headSha: sha });
 
     const moved = await createRemote(remotes, 'moved');
     const movedSha = await moved.commit('m.txt');
     const recloned = await cache.ensure({ tenant: 'acme', projectId: 'broken', url: moved.bare });
     expect(recloned).toMatchObject({ action: 'cloned', headSha: movedSha });
-    expect(await git(repoDir, 'config', '--get', 'remote.origin.url')).toBe(moved.bare);
+    expect(await gitWork(repoDir, 'config', '--get', 'remote.origin.url')).toBe(moved.bare);
   });
 
   it('serializes concurrent ensures of one project: one clone', async () => {
@@ -135,7 +135,8 @@ describe('RepoCache', () => {
     await utimes(join(croot, 'tenant-b', 'web', '.last-used'), old, old);
     expect(await cache.cleanupUnused(24 * 3600_000)).toEqual([{ tenant: 'tenant-b', projectId: 'web' }]);
     await expect(stat(join(croot, 'tenant-b', 'web'))).rejects.toThrow();
-    expect((await stat(join(croot, 'tenant-a', 'web', 'repo', '.git'))).isDirectory()).toBe(true);
+    expect((await stat(join(croot, 'tenant-a', 'web', 'repo'))).isDirectory()).toBe(true);
+    expect((await stat(join(croot, 'tenant-a', 'web', 'git'))).isDirectory()).toBe(true);
     expect((await cache.sizeReport()).map((r) => r.projects)).toEqual([1, 1]);
   });
 
@@ -163,7 +164,7 @@ describe('RepoCache', () => {
 
       const basic = Buffer.from(`x-access-token:${TOKEN}`).toString('base64');
       expect(server.authorizations).toContain(`Basic ${basic}`);
-      expect(await readFile(join(cloned.repoDir, '.git', 'config'), 'utf8')).toContain(remoteUrl);
+      expect(await readFile(join(gitDirOf(cloned.repoDir), 'config'), 'utf8')).toContain(remoteUrl);
       for (const file of await filesUnder(join(root, 'acme', 'http'))) {
         const content = await readFile(file);
         expect(content.includes(TOKEN), file).toBe(false);
