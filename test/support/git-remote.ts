@@ -1,8 +1,9 @@
 // A real git remote for tests: a bare repository on disk plus a working clone that commits and
 // pushes to it.
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { gitDirOf } from '../../src/infra/repo/index.js';
 
 export const GIT_ENV = { GIT_TERMINAL_PROMPT: '0', GIT_CONFIG_NOSYSTEM: '1', LC_ALL: 'C' };
 
@@ -32,4 +33,32 @@ export async function createRemote(dir: string, name: string): Promise<TestRemot
     return git(work, 'rev-parse', 'HEAD');
   };
   return { bare, work, commit };
+}
+
+/**
+ * A clone in the runner's layout (decision 0011): `<parent>/repo` is the work tree, files only,
+ * and `<parent>/git` its git directory. Returns the work tree, which is what the runner calls
+ * repoDir.
+ */
+export async function cloneCheckout(url: string, parent: string): Promise<string> {
+  const repoDir = join(parent, 'repo');
+  await execa('git', ['clone', '--quiet', `--separate-git-dir=${join(parent, 'git')}`, '--', url, repoDir], { env: GIT_ENV });
+  await rm(join(repoDir, '.git'), { force: true });
+  return repoDir;
+}
+
+/** git on a work tree in the runner's layout: its git directory named explicitly, as the runner does. */
+export async function gitWork(repoDir: string, ...args: string[]): Promise<string> {
+  return git(repoDir, '--git-dir', gitDirOf(repoDir), '--work-tree', repoDir, ...args);
+}
+
+/**
+ * A new, empty repository in the runner's layout: `<parent>/repo` the work tree (no `.git` in it),
+ * `<parent>/git` its git directory. Returns the work tree.
+ */
+export async function initCheckout(parent: string): Promise<string> {
+  const repoDir = join(parent, 'repo');
+  await execa('git', ['init', '--quiet', '--initial-branch=main', `--separate-git-dir=${join(parent, 'git')}`, repoDir], { env: GIT_ENV });
+  await rm(join(repoDir, '.git'), { force: true });
+  return repoDir;
 }

@@ -5,10 +5,10 @@ import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildRepoContext, loadPromptTemplates, PromptTemplateError, renderPrompt, trimFeedback, type PromptInput, type PromptTemplates } from '../../src/actors/prompt.js';
 import type { Task } from '../../src/infra/tasks/index.js';
+import { gitWork, initCheckout } from '../support/git-remote.js';
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
@@ -33,10 +33,6 @@ const dependencies = [
   { id: '1.2', title: 'Add a smoke test', commit: null },
 ];
 
-async function git(cwd: string, args: string[]): Promise<void> {
-  await execa('git', args, { cwd });
-}
-
 async function writeFiles(root: string, files: Record<string, string | Buffer>): Promise<void> {
   for (const [path, content] of Object.entries(files)) {
     await mkdir(dirname(join(root, path)), { recursive: true });
@@ -45,13 +41,14 @@ async function writeFiles(root: string, files: Record<string, string | Buffer>):
 }
 
 describe('prompt', () => {
+  let parent: string;
   let repo: string;
   let templates: PromptTemplates;
 
   beforeAll(async () => {
     templates = await loadPromptTemplates();
-    repo = await mkdtemp(join(tmpdir(), 'devteam-prompt-'));
-    await git(repo, ['init', '--quiet']);
+    parent = await mkdtemp(join(tmpdir(), 'devteam-prompt-'));
+    repo = await initCheckout(parent);
     const files: Record<string, string | Buffer> = {
       'README.md': '# Demo\n\nRun `npm test`.\n',
       'package.json': '{ "name": "demo", "scripts": { "test": "vitest" } }\n',
@@ -64,11 +61,11 @@ describe('prompt', () => {
     };
     for (let i = 0; i < 180; i++) files[`lib/module-${String(i).padStart(3, '0')}.ts`] = `export const m${i} = ${i};\n`;
     await writeFiles(repo, files);
-    await git(repo, ['add', '-A']);
+    await gitWork(repo, 'add', '-A');
   });
 
   afterAll(async () => {
-    if (repo) await rm(repo, { recursive: true, force: true });
+    if (parent) await rm(parent, { recursive: true, force: true });
   });
 
   const build = async (over: Partial<PromptInput> = {}): Promise<string> => {
@@ -183,13 +180,13 @@ describe('prompt', () => {
 
   it('skips binaries and never follows a symlink out of the checkout', async () => {
     const outside = await mkdtemp(join(tmpdir(), 'devteam-secret-'));
-    const linked = await mkdtemp(join(tmpdir(), 'devteam-prompt-link-'));
+    const linkedParent = await mkdtemp(join(tmpdir(), 'devteam-prompt-link-'));
     try {
       await writeFile(join(outside, 'secret.txt'), 'TOP SECRET\n');
-      await git(linked, ['init', '--quiet']);
+      const linked = await initCheckout(linkedParent);
       await writeFiles(linked, { 'logo.png': Buffer.from([1, 0, 2]) });
       await symlink(join(outside, 'secret.txt'), join(linked, 'notes.txt'));
-      await git(linked, ['add', '-A']);
+      await gitWork(linked, 'add', '-A');
       const context = await buildRepoContext(linked, {
         task: { title: 'Update notes.txt and logo.png', steps: [], criteria: [] },
       });
@@ -200,7 +197,7 @@ describe('prompt', () => {
       ]);
     } finally {
       await rm(outside, { recursive: true, force: true });
-      await rm(linked, { recursive: true, force: true });
+      await rm(linkedParent, { recursive: true, force: true });
     }
   });
 
