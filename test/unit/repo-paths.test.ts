@@ -15,7 +15,7 @@ function rejection(fn: () => unknown): RepoError {
 
 describe('projectPaths', () => {
   it('places the clone under root/tenant/project/repo', () => {
-    expect(projectPaths(ROOT, 'acme', 'web')).toEqual({ projectDir: `${ROOT}/acme/web`, repoDir: `${ROOT}/acme/web/repo` });
+    expect(projectPaths(ROOT, 'acme', 'web')).toEqual({ projectDir: `${ROOT}/acme/web`, repoDir: `${ROOT}/acme/web/repo`, gitDir: `${ROOT}/acme/web/git` });
     expect(projectPaths(`${ROOT}/`, 'a_b-C9', 'web.app_v2-x').repoDir).toBe(`${ROOT}/a_b-C9/web.app_v2-x/repo`);
   });
 
