@@ -11,7 +11,7 @@ import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/infra/log.js';
 import { startRuntime, type Runtime } from '../../src/runtime.js';
 import { agentProjectBody, createAgentRemote } from '../support/agent-remote.js';
-import { git } from '../support/git-remote.js';
+import { git, gitWork } from '../support/git-remote.js';
 import { createTestDatabase, eventually, tempDir, type TestDatabase } from '../support/services.js';
 
 interface Status {
@@ -128,8 +128,8 @@ describe('project actor', () => {
 
     expect(await (await api('/stop/slow', { method: 'POST' })).json()).toMatchObject({ from: 'running', status: 'stopping' });
     await until('slow', (s) => s.status === 'stopped', 'cleanup to finish');
-    expect(await git(checkout('slow'), 'rev-parse', '--abbrev-ref', 'HEAD')).toBe('main');
-    expect(await git(checkout('slow'), 'branch', '--list', 'devteam/*')).toBe('');
+    expect(await gitWork(checkout('slow'), 'rev-parse', '--abbrev-ref', 'HEAD')).toBe('main');
+    expect(await gitWork(checkout('slow'), 'branch', '--list', 'devteam/*')).toBe('');
     const conflict = await api('/resume/slow', { method: 'POST' });
     expect(conflict.status).toBe(409);
   }, 90_000);
