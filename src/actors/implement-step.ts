@@ -4,7 +4,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildInvocation, runAgent } from '../infra/agent/index.js';
-import { changedBetween, diffOf, snapshotTree } from '../infra/repo/index.js';
+import { changedBetween, diffOf, resolveRef, restoreTree, saveWorkTree, snapshotTree } from '../infra/repo/index.js';
 import { SANDBOX_PATH, WORKSPACE } from '../infra/sandbox/index.js';
 import type { ImplementOutput, StepInput } from '../machines/index.js';
 import { buildRepoContext, renderPrompt, trimFeedback } from './prompt.js';
@@ -19,6 +19,11 @@ export async function implementStep(env: StepEnv, input: StepInput, { signal, lo
   const taskId = input.task!.id;
   const { repoDir, recreated } = await env.onWorkBranch(input.branch!, signal);
   if (recreated) log.warn('the work branch was not on this worker: prepared it again from the base');
+  // Every run of an attempt starts from the same tree — the previous attempt's result, or the base
+  // for the first — whatever an interrupted run of it left in the work tree.
+  const start = input.attempt > 1 ? await resolveRef(repoDir, attemptRef(input.executionId, taskId, input.attempt - 1), signal) : null;
+  if (input.attempt > 1 && !start) log.warn({ attempt: input.attempt }, 'the previous attempt is not on this worker: this attempt starts from the base');
+  await restoreTree(repoDir, start ?? 'HEAD', signal);
   const { task, list } = await env.task(repoDir, taskId);
   const box = await env.sandbox(repoDir);
 
@@ -67,6 +72,7 @@ export async function implementStep(env: StepEnv, input: StepInput, { signal, lo
   });
   if (run.outcome === 'cancelled') throw signal.reason ?? new Error('cancelled');
 
+  await saveWorkTree(repoDir, attemptRef(input.executionId, taskId, input.attempt), `attempt ${input.attempt} of task ${taskId}`, signal);
   const changedNow = await changedBetween(repoDir, before, await snapshotTree(repoDir, signal), signal);
   const diff = await diffOf(repoDir, 'HEAD', { signal });
   await deps.artifacts.put({ ...artifact, kind: 'diff', content: diff.diff, meta: { truncated: diff.truncated, files: diff.files.length } });
@@ -90,6 +96,11 @@ export async function implementStep(env: StepEnv, input: StepInput, { signal, lo
             : null;
   log.info({ outcome: run.outcome, exitCode: run.exitCode, durationMs: run.durationMs, changed: changedNow.length, failure }, 'agent finished');
   return failure ? { changed: false, files, failure } : { changed: true, files };
+}
+
+/** Where an attempt's resulting work tree is kept (in the runner's git directory, outside branches). */
+export function attemptRef(executionId: string, taskId: string, attempt: number): string {
+  return `refs/devteam/${executionId}/${taskId}/${attempt}`;
 }
 
 /** Variables the presets read their model key from. */

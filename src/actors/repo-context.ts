@@ -2,8 +2,7 @@
 // contents of the files the task mentions (plus README/package.json), within a byte budget.
 import { lstat, readFile, realpath } from 'node:fs/promises';
 import { posix, sep } from 'node:path';
-import { execa } from 'execa';
-import { gitProcessEnv } from '../infra/repo/index.js';
+import { gitProcessEnv, runGit } from '../infra/repo/index.js';
 import type { Task } from '../infra/tasks/index.js';
 
 export const DEFAULT_CONTEXT_MAX_FILES = 400;
@@ -83,16 +82,14 @@ export async function buildRepoContext(repoDir: string, options: RepoContextOpti
 }
 
 async function trackedFiles(repoDir: string, signal?: AbortSignal): Promise<string[]> {
-  const result = await execa('git', ['-c', 'core.quotePath=false', 'ls-files', '-z'], {
-    cwd: repoDir,
+  const result = await runGit(['-c', 'core.quotePath=false', 'ls-files', '-z'], {
+    workTree: repoDir,
     env: gitProcessEnv(),
-    extendEnv: false,
-    stdin: 'ignore',
-    reject: false,
-    timeout: GIT_TIMEOUT_MS,
-    cancelSignal: signal,
+    timeoutMs: GIT_TIMEOUT_MS,
+    signal,
     stripFinalNewline: false,
   });
+  if (result.aborted) throw signal?.reason ?? new RepoContextError('cancelled');
   if (result.exitCode !== 0) {
     const line = String(result.stderr ?? '').split('\n').find((l) => l.trim()) ?? `exit ${result.exitCode}`;
     throw new RepoContextError(`git ls-files failed in ${repoDir}: ${line.slice(0, 300)}`);

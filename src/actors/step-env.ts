@@ -1,7 +1,6 @@
 // What every production step of one project shares: its configuration, the checkout in the
 // repository cache, its sandbox, the task list, credentials read from the worker's environment.
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { InitializeBody } from '../http/index.js';
 import type { ArtifactsStore } from '../infra/db/index.js';
 import { createWorkBranch, currentBranch, projectPaths, type RepoCache } from '../infra/repo/index.js';
@@ -69,8 +68,8 @@ export class StepEnv {
 
   /** The checkout as it is, without a network round trip; cloned only when this host has none. */
   async local(signal: AbortSignal): Promise<string> {
-    const { repoDir } = projectPaths(this.deps.repos.root, this.project.tenant, this.project.projectId);
-    return existsSync(join(repoDir, '.git')) ? repoDir : this.fetched(signal);
+    const { repoDir, gitDir } = projectPaths(this.deps.repos.root, this.project.tenant, this.project.projectId);
+    return existsSync(gitDir) && existsSync(repoDir) ? repoDir : this.fetched(signal);
   }
 
   /**

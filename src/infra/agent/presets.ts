@@ -142,6 +142,8 @@ function codex(input: AgentInput): AgentInvocation {
       input.model ?? DEFAULT_CODEX_MODEL,
       '--json',
       '--dangerously-bypass-approvals-and-sandbox',
+      // The sandbox shows the agent files only: the checkout's git directory stays with the runner.
+      '--skip-git-repo-check',
       '-c',
       'check_for_update_on_startup=false',
       '-c',

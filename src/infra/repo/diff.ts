@@ -3,8 +3,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { gitProcessEnv } from './git-credentials.js';
+import { runGit } from './git-run.js';
 
 const GIT_TIMEOUT_MS = 60_000;
 /** Read no more diff than this: the artifact keeps 256 KiB anyway, and a vendored tree can be GBs. */
@@ -51,24 +51,21 @@ export async function diffOf(repoDir: string, base: string, opts: { signal?: Abo
   const tmp = await mkdtemp(join(tmpdir(), 'devteam-diff-'));
   const env = { ...gitProcessEnv(), GIT_INDEX_FILE: join(tmp, 'index') };
   const git = async (args: string[], options: { maxBuffer?: number; allowFail?: boolean } = {}) => {
-    const result = await execa('git', ['-c', 'core.quotePath=false', ...args], {
-      cwd: repoDir,
+    const result = await runGit(['-c', 'core.quotePath=false', ...args], {
+      workTree: repoDir,
       env,
-      extendEnv: false,
-      stdin: 'ignore',
-      reject: false,
-      timeout: GIT_TIMEOUT_MS,
-      cancelSignal: opts.signal,
+      timeoutMs: GIT_TIMEOUT_MS,
+      signal: opts.signal,
       stripFinalNewline: false,
-      maxBuffer: options.maxBuffer ?? 64 * 1024 * 1024,
+      maxBuffer: options.maxBuffer,
     });
-    if (result.isMaxBuffer) return { stdout: String(result.stdout ?? ''), truncated: true };
+    if (result.aborted) throw opts.signal?.reason ?? new DiffError('cancelled');
+    if (result.truncated) return { stdout: result.stdout, truncated: true };
     if (result.exitCode !== 0 && !options.allowFail) {
-      if (result.isCanceled) throw opts.signal?.reason ?? new DiffError('cancelled');
-      const line = String(result.stderr ?? '').split('\n').find((l) => l.trim()) ?? `exit ${result.exitCode}`;
+      const line = result.stderr.split('\n').find((l) => l.trim()) ?? (result.timedOut ? 'timed out' : `exit ${result.exitCode}`);
       throw new DiffError(`git ${args[0]} failed in ${repoDir}: ${line.slice(0, 300)}`);
     }
-    return { stdout: String(result.stdout ?? ''), truncated: false };
+    return { stdout: result.stdout, truncated: false };
   };
   try {
     const sha = (await git(['rev-parse', '--verify', '--quiet', `${base}^{commit}`], { allowFail: true })).stdout.trim();

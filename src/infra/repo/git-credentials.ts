@@ -12,16 +12,30 @@ export interface GitCredentials {
 
 export const DEFAULT_GIT_USERNAME = 'x-access-token';
 
-// Inherited GIT_* variables that are harmless to pass on; all others (GIT_DIR, GIT_TRACE_CURL,
-// GIT_CONFIG_*, ...) could redirect our commands or print headers, so they are dropped.
-const INHERITED_GIT_VARS = new Set([
+// What a git child inherits from the service's environment: what finding programs, reaching a
+// remote (proxies, CAs, an ssh agent) and a locale need — never the service's secrets (API keys,
+// model keys, database URLs, other tenants' tokens), which a git child has no use for.
+const INHERITED_VARS = new Set([
+  'PATH',
+  'HOME',
+  'TMPDIR',
+  'TZ',
+  'SSH_AUTH_SOCK',
   'GIT_SSH',
   'GIT_SSH_COMMAND',
   'GIT_SSL_CAINFO',
   'GIT_SSL_CAPATH',
   'GIT_EXEC_PATH',
-  'GIT_CONFIG_GLOBAL',
-  'GIT_CONFIG_NOSYSTEM',
+  'SSL_CERT_FILE',
+  'SSL_CERT_DIR',
+  'HTTP_PROXY',
+  'HTTPS_PROXY',
+  'NO_PROXY',
+  'ALL_PROXY',
+  'http_proxy',
+  'https_proxy',
+  'no_proxy',
+  'all_proxy',
 ]);
 
 const SCHEMES = new Set(['https:', 'http:', 'ssh:', 'git:', 'file:']);
@@ -73,13 +87,11 @@ export function credentialEnv(credentials?: GitCredentials): Record<string, stri
   return env;
 }
 
-/** The full environment of a git child: this process's, minus risky GIT_* variables, plus credentialEnv. */
+/** The whole environment of a git child: a short list from this process's, plus credentialEnv. */
 export function gitProcessEnv(credentials?: GitCredentials, base: NodeJS.ProcessEnv = process.env): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(base)) {
-    if (value === undefined) continue;
-    if (key.startsWith('GIT_') && !INHERITED_GIT_VARS.has(key)) continue;
-    env[key] = value;
+    if (value !== undefined && INHERITED_VARS.has(key)) env[key] = value;
   }
   if (!env.GIT_SSH_COMMAND && !env.GIT_SSH) env.GIT_SSH_COMMAND = 'ssh -o BatchMode=yes';
   return { ...env, ...credentialEnv(credentials) };

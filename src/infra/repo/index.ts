@@ -2,12 +2,13 @@
 // that never touch disk, validated paths, and classified, secret-free errors.
 export { RepoCache } from './repo-cache.js';
 export type { EnsureRequest, EnsureResult, ProjectRef, RepoCacheOptions, TenantSize } from './repo-cache.js';
-export { projectPaths, isValidProjectId, isValidTenant } from './project-paths.js';
+export { gitDirOf, projectPaths, isValidProjectId, isValidTenant } from './project-paths.js';
+export { runGit, type GitRun, type RunOptions } from './git-run.js';
 export type { ProjectPaths } from './project-paths.js';
 export { assertRemoteUrl, credentialEnv, DEFAULT_GIT_USERNAME, gitProcessEnv, redactUrl } from './git-credentials.js';
 export type { GitCredentials } from './git-credentials.js';
 export { classifyGitFailure, RepoError } from './git-errors.js';
 export type { GitFailure, RepoErrorCode } from './git-errors.js';
-export { changedBetween, changedFiles, commitsAhead, currentBranch, createWorkBranch, deleteWorkBranches, resetToBase, snapshotTree } from './work-tree.js';
+export { changedBetween, changedFiles, commitsAhead, currentBranch, createWorkBranch, deleteWorkBranches, resetToBase, resolveRef, restoreTree, saveWorkTree, snapshotTree } from './work-tree.js';
 export { commitWork, mergeIntoBase, MergeConflictError, pushBase, type CommitWorkOptions, type GitAuthor, type MergeOptions, type PushOptions } from './integrate.js';
 export { diffOf, DiffError, type ChangedFile, type DiffResult } from './diff.js';

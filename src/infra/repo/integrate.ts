@@ -243,10 +243,9 @@ function localError(code: RepoErrorCode, args: string[], run: GitRun): RepoError
   return new RepoError(code, `git ${args[0]} failed in the checkout: ${detail}`, { failure: run.timedOut ? 'timeout' : 'other', exitCode: run.exitCode });
 }
 
-/** Like RepoCache's runner: argument array, own process group (push spawns helpers), killed whole on deadline or abort. */
 /** git in the checkout, with this module's defaults; an abort rejects (steps are cancelled, not failed). */
 async function git(repoDir: string, args: string[], opts: LocalRunOptions = {}): Promise<GitRun> {
-  const run = await runGit(args, { cwd: repoDir, env: opts.env ?? gitProcessEnv(), timeoutMs: opts.timeoutMs ?? LOCAL_TIMEOUT_MS, signal: opts.signal });
+  const run = await runGit(args, { workTree: repoDir, env: opts.env ?? gitProcessEnv(), timeoutMs: opts.timeoutMs ?? LOCAL_TIMEOUT_MS, signal: opts.signal });
   opts.signal?.throwIfAborted();
   return run;
 }

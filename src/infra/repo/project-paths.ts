@@ -1,6 +1,8 @@
-// Where a project's clone lives: <root>/<tenant>/<project>/repo, with every component validated so
-// that no input can reach outside the cache root or into another tenant's directory.
-import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+// Where a project's clone lives: <root>/<tenant>/<project>/repo (the work tree, the only part a
+// sandbox sees) and <root>/<tenant>/<project>/git (its git directory, never mounted anywhere), with
+// every component validated so that no input can reach outside the cache root or into another
+// tenant's directory.
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { RepoError } from './git-errors.js';
 
 const TENANT = /^[A-Za-z0-9_-]{1,64}$/;
@@ -8,7 +10,15 @@ const PROJECT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 export interface ProjectPaths {
   projectDir: string;
+  /** The work tree: files only. A `.git` in it is the agent's, never the runner's. */
   repoDir: string;
+  /** The runner's git directory, beside the work tree and outside every sandbox. */
+  gitDir: string;
+}
+
+/** The git directory of a work tree laid out by projectPaths. */
+export function gitDirOf(repoDir: string): string {
+  return join(dirname(resolve(repoDir)), 'git');
 }
 
 export function isValidTenant(tenant: unknown): tenant is string {
@@ -30,7 +40,7 @@ export function projectPaths(root: string, tenant: string, projectId: string): P
   if (!rel || isAbsolute(rel) || rel.startsWith('..') || rel.split(sep).length !== 2) {
     throw invalid('projectId', projectId, 'leads outside the cache root');
   }
-  return { projectDir, repoDir: join(projectDir, 'repo') };
+  return { projectDir, repoDir: join(projectDir, 'repo'), gitDir: join(projectDir, 'git') };
 }
 
 function invalid(field: string, value: unknown, reason: string): RepoError {

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { assertRemoteUrl, credentialSecrets, gitProcessEnv, type GitCredentials } from './git-credentials.js';
 import { classifyGitFailure, firstUsefulLine, redactText, redactUrl, RepoError, type GitFailure, type RepoErrorCode } from './git-errors.js';
 import { runGit, VALID_BRANCH, type GitRun } from './git-run.js';
-import { isValidProjectId, isValidTenant, projectPaths, type ProjectPaths } from './project-paths.js';
+import { gitDirOf, isValidProjectId, isValidTenant, projectPaths, type ProjectPaths } from './project-paths.js';
 
 export interface RepoCacheOptions {
   /** Absolute directory holding <tenant>/<project>/repo. */
@@ -106,7 +106,7 @@ export class RepoCache {
     }
     if (!VALID_BRANCH.test(branch)) throw new RepoError('invalid_path', `branch ${JSON.stringify(branch)} is not a valid branch name`, { field: 'branch' });
     const env = gitProcessEnv();
-    const run = await runGit(['checkout', '--quiet', '-B', branch, `refs/remotes/origin/${branch}`, '--'], { env, cwd: dir, timeoutMs: LOCAL_TIMEOUT_MS });
+    const run = await runGit(['checkout', '--quiet', '-B', branch, `refs/remotes/origin/${branch}`, '--'], { env, workTree: dir, timeoutMs: LOCAL_TIMEOUT_MS });
     if (run.exitCode !== 0) {
       const detail = redactText(firstUsefulLine(run.stderr) || `git exited with ${run.exitCode}`);
       throw new RepoError('checkout_failed', `checkout of ${branch} in ${dir} failed: ${detail}`, {
@@ -114,7 +114,7 @@ export class RepoCache {
         exitCode: run.exitCode,
       });
     }
-    const head = await revParse(join(dir, '.git'), 'HEAD^{commit}', env);
+    const head = await revParse(gitDirOf(dir), 'HEAD^{commit}', env);
     if (!head) throw new RepoError('checkout_failed', `checkout of ${branch} in ${dir} left no HEAD`, { failure: 'other' });
     return head;
   }
@@ -160,28 +160,24 @@ export class RepoCache {
     await touch(join(paths.projectDir, MARKER));
     await this.removeLeftovers(paths.projectDir, log);
 
-    const state = await inspect(paths.repoDir, req.url, env);
+    const state = await inspect(paths, req.url, env);
     let action: EnsureResult['action'];
     if (state === 'valid') {
       await this.withRetries('fetch', remote, secrets, log, req.signal, () =>
-        runGit(['--git-dir', join(paths.repoDir, '.git'), 'fetch', '--prune', '--quiet', 'origin'], {
-          env,
-          cwd: paths.repoDir,
-          timeoutMs: this.timeoutMs,
-          signal: req.signal,
-        }),
+        runGit(['fetch', '--prune', '--quiet', 'origin'], { env, gitDir: paths.gitDir, timeoutMs: this.timeoutMs, signal: req.signal }),
       );
       action = 'fetched';
     } else {
       if (state !== 'absent') {
         log?.warn({ state }, 'discarding unusable repository before cloning');
         await rm(paths.repoDir, { recursive: true, force: true });
+        await rm(paths.gitDir, { recursive: true, force: true });
       }
       await this.clone(paths, req.url, env, remote, secrets, log, req.signal);
       action = 'cloned';
     }
 
-    const { headSha, branch } = await resolveHead(paths.repoDir, req.branch, env, remote);
+    const { headSha, branch } = await resolveHead(paths.gitDir, req.branch, env, remote);
     const durationMs = Math.round(performance.now() - started);
     log?.info({ action, headSha, branch, durationMs }, 'repository ready');
     return { repoDir: paths.repoDir, action, headSha, branch, durationMs };
@@ -199,12 +195,19 @@ export class RepoCache {
     let tmp = '';
     await this.withRetries('clone', remote, secrets, log, signal, async () => {
       tmp = join(paths.projectDir, `${TMP_PREFIX}${randomBytes(6).toString('hex')}`);
-      const run = await runGit(['clone', '--quiet', '--', url, tmp], { env, cwd: paths.projectDir, timeoutMs: this.timeoutMs, signal });
+      // The git directory is kept apart from the work tree, which is all a sandbox ever mounts.
+      const args = ['clone', '--quiet', `--separate-git-dir=${join(tmp, 'git')}`, '--', url, join(tmp, 'repo')];
+      const run = await runGit(args, { env, cwd: paths.projectDir, timeoutMs: this.timeoutMs, signal });
       if (run.exitCode !== 0) await rm(tmp, { recursive: true, force: true });
       return run;
     });
-    // The rename is what makes a clone visible: a crash before it leaves only a tmp dir, removed next time.
-    await rename(tmp, paths.repoDir);
+    // The work tree's ".git" file would point back at the git directory; the runner never needs it.
+    await rm(join(tmp, 'repo', '.git'), { force: true });
+    // The renames make a clone visible, the git directory last: until both are there, inspect() calls
+    // the project broken and it is cloned again.
+    await rename(join(tmp, 'repo'), paths.repoDir);
+    await rename(join(tmp, 'git'), paths.gitDir);
+    await rm(tmp, { recursive: true, force: true });
   }
 
   private async withRetries(
@@ -263,23 +266,25 @@ function key(tenant: string, projectId: string): string {
 }
 
 async function revParse(gitDir: string, rev: string, env: Record<string, string>): Promise<string | null> {
-  const run = await runGit(['--git-dir', gitDir, 'rev-parse', '--verify', '--quiet', rev], { env, timeoutMs: LOCAL_TIMEOUT_MS });
+  const run = await runGit(['rev-parse', '--verify', '--quiet', rev], { env, gitDir, timeoutMs: LOCAL_TIMEOUT_MS });
   return run.exitCode === 0 && /^[0-9a-f]{40,64}$/.test(run.stdout.trim()) ? run.stdout.trim() : null;
 }
 
 async function gitOutput(gitDir: string, args: string[], env: Record<string, string>): Promise<string | null> {
-  const run = await runGit(['--git-dir', gitDir, ...args], { env, timeoutMs: LOCAL_TIMEOUT_MS });
+  const run = await runGit(args, { env, gitDir, timeoutMs: LOCAL_TIMEOUT_MS });
   return run.exitCode === 0 ? run.stdout.trim() : null;
 }
 
-/** Whether repoDir is a clone we can fetch into. Always via an explicit --git-dir: no discovery upwards. */
-async function inspect(repoDir: string, url: string, env: Record<string, string>): Promise<RepoState> {
-  const info = await lstat(repoDir).catch(() => null);
-  if (!info) return 'absent';
-  if (!info.isDirectory()) return 'broken';
-  const gitDir = join(repoDir, '.git');
-  const gitInfo = await lstat(gitDir).catch(() => null);
-  if (!gitInfo?.isDirectory()) return 'broken';
+/**
+ * Whether the project holds a clone we can fetch into: a work tree and, beside it, its git
+ * directory (a work tree with its own .git is the layout before decision 0011: cloned again).
+ */
+async function inspect(paths: ProjectPaths, url: string, env: Record<string, string>): Promise<RepoState> {
+  const info = await lstat(paths.repoDir).catch(() => null);
+  const gitInfo = await lstat(paths.gitDir).catch(() => null);
+  if (!info && !gitInfo) return 'absent';
+  if (!info?.isDirectory() || !gitInfo?.isDirectory()) return 'broken';
+  const { gitDir } = paths;
   const origin = await gitOutput(gitDir, ['config', '--get', 'remote.origin.url'], env);
   if (origin === null) return 'broken';
   if (origin !== url) return 'other-remote';
@@ -291,12 +296,11 @@ async function inspect(repoDir: string, url: string, env: Record<string, string>
 }
 
 async function resolveHead(
-  repoDir: string,
+  gitDir: string,
   branch: string | undefined,
   env: Record<string, string>,
   remote: string,
 ): Promise<{ headSha: string | null; branch: string | null }> {
-  const gitDir = join(repoDir, '.git');
   const empty = (await gitOutput(gitDir, ['for-each-ref', '--count=1', '--format=%(refname)', 'refs/remotes/origin/'], env)) === '';
   if (branch !== undefined) {
     const sha = await revParse(gitDir, `refs/remotes/origin/${branch}^{commit}`, env);

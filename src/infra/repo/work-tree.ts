@@ -10,7 +10,7 @@ import { runGit } from './git-run.js';
 const LOCAL_TIMEOUT_MS = 60_000;
 
 async function git(repoDir: string, args: string[], signal?: AbortSignal, extraEnv: Record<string, string> = {}): Promise<string> {
-  const run = await runGit(args, { cwd: repoDir, env: { ...gitProcessEnv(), ...extraEnv }, timeoutMs: LOCAL_TIMEOUT_MS, signal });
+  const run = await runGit(args, { workTree: repoDir, env: { ...gitProcessEnv(), ...extraEnv }, timeoutMs: LOCAL_TIMEOUT_MS, signal });
   signal?.throwIfAborted();
   if (run.exitCode !== 0) {
     const line = run.stderr.split('\n').find((l) => l.trim()) ?? (run.timedOut ? `no answer within ${LOCAL_TIMEOUT_MS} ms` : `exit ${run.exitCode}`);
@@ -22,7 +22,9 @@ async function git(repoDir: string, args: string[], signal?: AbortSignal, extraE
 /** Discards every local change (the cache is ours) and checks out `base` at origin's tip. */
 export async function resetToBase(repoDir: string, base: string, signal?: AbortSignal): Promise<void> {
   await git(repoDir, ['reset', '--quiet', '--hard'], signal);
-  await git(repoDir, ['clean', '-fdq'], signal);
+  // -ff: also repositories the agent nested in the work tree. Ignored files (node_modules, build
+  // output) stay, so the next build is warm.
+  await git(repoDir, ['clean', '-ffdq'], signal);
   await git(repoDir, ['checkout', '--quiet', '-B', base, `refs/remotes/origin/${base}`, '--'], signal);
 }
 
@@ -54,6 +56,9 @@ export async function deleteWorkBranches(repoDir: string, prefix: string, base: 
   const out = await git(repoDir, ['for-each-ref', '--format=%(refname:short)', `refs/heads/${prefix}`], signal);
   const branches = out.split('\n').filter(Boolean);
   if (branches.length) await git(repoDir, ['branch', '--quiet', '-D', ...branches], signal);
+  // Attempt results kept outside branches (refs/devteam/…) go with them.
+  const kept = (await git(repoDir, ['for-each-ref', '--format=%(refname)', 'refs/devteam/'], signal)).split('\n').filter(Boolean);
+  for (const ref of kept) await git(repoDir, ['update-ref', '-d', ref], signal);
   return branches;
 }
 
@@ -89,4 +94,32 @@ export async function currentBranch(repoDir: string, signal?: AbortSignal): Prom
 /** How many commits `to` has that `from` does not. */
 export async function commitsAhead(repoDir: string, from: string, to: string, signal?: AbortSignal): Promise<number> {
   return Number((await git(repoDir, ['rev-list', '--count', `${from}..${to}`, '--'], signal)).trim());
+}
+
+/**
+ * Puts the work tree and index exactly at `commit`'s tree on the current branch: every tracked and
+ * untracked change is dropped (ignored files stay, so builds stay warm). What an interrupted
+ * attempt left behind never reaches the attempt that runs again.
+ */
+export async function restoreTree(repoDir: string, commit: string, signal?: AbortSignal): Promise<void> {
+  await git(repoDir, ['reset', '--quiet', '--hard'], signal);
+  await git(repoDir, ['clean', '-ffdq'], signal);
+  await git(repoDir, ['read-tree', '--reset', '-u', `${commit}^{tree}`], signal);
+}
+
+/** Records the work tree (as snapshotTree sees it) as a commit on top of HEAD under `ref`, outside branches. */
+export async function saveWorkTree(repoDir: string, ref: string, message: string, signal?: AbortSignal): Promise<string> {
+  const tree = await snapshotTree(repoDir, signal);
+  const identity = { GIT_AUTHOR_NAME: 'DevTeam Runner', GIT_AUTHOR_EMAIL: 'devteam-runner@localhost', GIT_COMMITTER_NAME: 'DevTeam Runner', GIT_COMMITTER_EMAIL: 'devteam-runner@localhost' };
+  const sha = (await git(repoDir, ['commit-tree', tree, '-p', 'HEAD', '-m', message], signal, identity)).trim();
+  await git(repoDir, ['update-ref', ref, sha], signal);
+  return sha;
+}
+
+/** The commit `ref` points at, or null when there is no such ref. */
+export async function resolveRef(repoDir: string, ref: string, signal?: AbortSignal): Promise<string | null> {
+  const run = await runGit(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], { workTree: repoDir, env: gitProcessEnv(), timeoutMs: LOCAL_TIMEOUT_MS, signal });
+  signal?.throwIfAborted();
+  const sha = run.stdout.trim();
+  return run.exitCode === 0 && /^[0-9a-f]{40,64}$/.test(sha) ? sha : null;
 }
