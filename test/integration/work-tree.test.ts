@@ -4,7 +4,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { changedBetween, changedFiles, createWorkBranch, deleteWorkBranches, RepoCache, snapshotTree } from '../../src/infra/repo/index.js';
-import { createRemote, git } from '../support/git-remote.js';
+import { createRemote, git, gitWork } from '../support/git-remote.js';
 import { tempDir } from '../support/services.js';
 
 describe('work tree', () => {
@@ -28,7 +28,7 @@ describe('work tree', () => {
     await createWorkBranch(repoDir, 'devteam/1.1', 'main');
     await writeFile(join(repoDir, 'leftover.txt'), 'from a crashed attempt\n');
     await createWorkBranch(repoDir, 'devteam/1.1', 'main');
-    expect(await git(repoDir, 'rev-parse', '--abbrev-ref', 'HEAD')).toBe('devteam/1.1');
+    expect(await gitWork(repoDir, 'rev-parse', '--abbrev-ref', 'HEAD')).toBe('devteam/1.1');
     expect(await changedFiles(repoDir)).toEqual([]);
   });
 
@@ -45,12 +45,12 @@ describe('work tree', () => {
     expect(await changedBetween(repoDir, before, await snapshotTree(repoDir))).toEqual(['README.md', 'src/new.ts']);
     expect((await changedFiles(repoDir)).sort()).toEqual(['README.md', 'first.txt', 'src/new.ts']);
     // The real index is untouched: nothing is staged.
-    expect(await git(repoDir, 'diff', '--cached', '--name-only')).toBe('');
+    expect(await gitWork(repoDir, 'diff', '--cached', '--name-only')).toBe('');
   });
 
   it('deletes the work branches and returns to the base', async () => {
     expect((await deleteWorkBranches(repoDir, 'devteam/', 'main')).sort()).toEqual(['devteam/1.1', 'devteam/1.2']);
-    expect(await git(repoDir, 'rev-parse', '--abbrev-ref', 'HEAD')).toBe('main');
+    expect(await gitWork(repoDir, 'rev-parse', '--abbrev-ref', 'HEAD')).toBe('main');
     expect(await changedFiles(repoDir)).toEqual([]);
   });
 });
