@@ -9,7 +9,8 @@ import { registerArtifactsRoute } from '../../src/http/artifacts-route.js';
 import { InFlight } from '../../src/http/exchange.js';
 import { ArtifactsStore, ExecutionsStore, migrate, openDatabase, type Database } from '../../src/infra/db/index.js';
 import { createLogger } from '../../src/infra/log.js';
-import { diffOf } from '../../src/infra/repo/index.js';
+import { diffOf, gitDirOf } from '../../src/infra/repo/index.js';
+import { initCheckout } from '../support/git-remote.js';
 import { createTestDatabase, tempDir } from '../support/services.js';
 
 const ACME = 'acme-key-0123456789abcdef';
@@ -159,25 +160,25 @@ describe('diffOf', () => {
   it('diffs the work tree against the base, untracked files included, without touching the index', async () => {
     const dir = await tempDir('devteam-diff-repo');
     try {
-      const git = (args: string[]) => execa('git', args, { cwd: dir.path });
-      await git(['init', '--quiet', '--initial-branch=main']);
+      const repo = await initCheckout(dir.path);
+      const git = (args: string[]) => execa('git', ['--git-dir', gitDirOf(repo), '--work-tree', repo, ...args], { cwd: repo });
       await git(['config', 'user.email', 'test@example.com']);
       await git(['config', 'user.name', 'Test']);
-      await writeFile(join(dir.path, 'a.txt'), 'one\n');
-      await writeFile(join(dir.path, 'gone.txt'), 'bye\n');
-      await writeFile(join(dir.path, '.gitignore'), 'ignored.log\n');
+      await writeFile(join(repo, 'a.txt'), 'one\n');
+      await writeFile(join(repo, 'gone.txt'), 'bye\n');
+      await writeFile(join(repo, '.gitignore'), 'ignored.log\n');
       await git(['add', '-A']);
       await git(['commit', '--quiet', '-m', 'base']);
 
-      await writeFile(join(dir.path, 'a.txt'), 'one\ntwo\n');
+      await writeFile(join(repo, 'a.txt'), 'one\ntwo\n');
       await git(['rm', '--quiet', 'gone.txt']);
-      await mkdir(join(dir.path, 'src'));
-      await writeFile(join(dir.path, 'src', 'new file.ts'), 'export const x = 1;\n');
-      await writeFile(join(dir.path, 'ignored.log'), 'noise\n');
-      const indexBefore = await readFile(join(dir.path, '.git', 'index'));
+      await mkdir(join(repo, 'src'));
+      await writeFile(join(repo, 'src', 'new file.ts'), 'export const x = 1;\n');
+      await writeFile(join(repo, 'ignored.log'), 'noise\n');
+      const indexBefore = await readFile(join(gitDirOf(repo), 'index'));
       const statusBefore = (await git(['status', '--porcelain=v1'])).stdout;
 
-      const result = await diffOf(dir.path, 'main');
+      const result = await diffOf(repo, 'main');
 
       expect(result.base).toMatch(/^[0-9a-f]{40}$/);
       expect(result.files).toEqual([
@@ -193,11 +194,11 @@ describe('diffOf', () => {
       expect(result.diff).toContain('-bye');
       expect(result.diff).not.toContain('ignored.log');
       // The real index and status are exactly as before.
-      expect(await readFile(join(dir.path, '.git', 'index'))).toEqual(indexBefore);
+      expect(await readFile(join(gitDirOf(repo), 'index'))).toEqual(indexBefore);
       expect((await git(['status', '--porcelain=v1'])).stdout).toBe(statusBefore);
 
-      await expect(diffOf(dir.path, '--output=/tmp/x')).rejects.toMatchObject({ code: 'diff_failed' });
-      await expect(diffOf(dir.path, 'no-such-branch')).rejects.toMatchObject({ code: 'diff_failed' });
+      await expect(diffOf(repo, '--output=/tmp/x')).rejects.toMatchObject({ code: 'diff_failed' });
+      await expect(diffOf(repo, 'no-such-branch')).rejects.toMatchObject({ code: 'diff_failed' });
     } finally {
       await dir.remove();
     }
