@@ -2,7 +2,7 @@
 // only, its own process group (clone/fetch/push start helpers that must die with it), a deadline,
 // cancellation, and a fixed configuration that nothing in a repository can change: the agent can
 // write the work tree, so git here never discovers a repository, never runs a hook, an fsmonitor,
-// a pager or an editor, and reads no system or user config (see ai_docs/decisions/0011).
+// a pager or an editor, and reads no system or user config (see ai_docs/decisions/0013).
 import { execa } from 'execa';
 import { gitDirOf } from './project-paths.js';
 

@@ -277,7 +277,7 @@ async function gitOutput(gitDir: string, args: string[], env: Record<string, str
 
 /**
  * Whether the project holds a clone we can fetch into: a work tree and, beside it, its git
- * directory (a work tree with its own .git is the layout before decision 0011: cloned again).
+ * directory (a work tree with its own .git is the layout before decision 0013: cloned again).
  */
 async function inspect(paths: ProjectPaths, url: string, env: Record<string, string>): Promise<RepoState> {
   const info = await lstat(paths.repoDir).catch(() => null);
