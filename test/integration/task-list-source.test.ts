@@ -18,6 +18,7 @@ import {
   loadTaskList,
   type LoadedTaskList,
 } from '../../src/infra/tasks/index.js';
+import { gitDirOf } from '../../src/infra/repo/index.js';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -37,14 +38,17 @@ async function tempDir(prefix: string): Promise<string> {
   return dir;
 }
 
-async function git(cwd: string, ...args: string[]): Promise<string> {
-  return (await run('git', args, { cwd, env: GIT_ENV })).stdout;
+/** git on a work tree in the runner's layout: its git directory beside it, named explicitly. */
+async function git(repoDir: string, ...args: string[]): Promise<string> {
+  return (await run('git', ['--git-dir', gitDirOf(repoDir), '--work-tree', repoDir, ...args], { cwd: repoDir, env: GIT_ENV })).stdout;
 }
 
-/** A committed checkout holding `files` (path → content). */
+/** A committed checkout in the runner's layout (<parent>/repo, git dir <parent>/git) holding `files` (path → content). */
 async function checkout(files: Record<string, string | Buffer>): Promise<string> {
-  const dir = await tempDir('devteam-tasks-repo-');
-  await git(dir, 'init', '-q', '-b', 'main');
+  const parent = await tempDir('devteam-tasks-repo-');
+  const dir = join(parent, 'repo');
+  await run('git', ['init', '-q', '-b', 'main', `--separate-git-dir=${gitDirOf(dir)}`, dir], { cwd: parent, env: GIT_ENV });
+  await rm(join(dir, '.git'), { force: true });
   for (const [path, content] of Object.entries(files)) {
     await mkdir(dirname(join(dir, path)), { recursive: true });
     await writeFile(join(dir, path), content);
@@ -54,7 +58,7 @@ async function checkout(files: Record<string, string | Buffer>): Promise<string>
   return dir;
 }
 
-/** Every entry under dir, .git included, with what a write would change (not atime: reads do). */
+/** Every entry under dir, with what a write would change (not atime: reads do). */
 async function listing(dir: string): Promise<string[]> {
   const out: string[] = [];
   const walkDir = async (sub: string): Promise<void> => {
@@ -69,10 +73,12 @@ async function listing(dir: string): Promise<string[]> {
   return out;
 }
 
-async function snapshot(dir: string): Promise<{ status: string; files: string[] }> {
+/** The work tree and its git directory, entry by entry, and git's status. */
+async function snapshot(dir: string): Promise<{ status: string; files: string[]; gitFiles: string[] }> {
   const files = await listing(dir);
+  const gitFiles = await listing(gitDirOf(dir));
   const status = await git(dir, 'status', '--porcelain', '--untracked-files=all', '--ignored');
-  return { status, files };
+  return { status, files, gitFiles };
 }
 
 /** Loads and asserts that the checkout is exactly as before, byte for byte and stat for stat. */
@@ -121,7 +127,7 @@ describe('loadTaskList', () => {
     expect(loaded.sha256).toBe(sha256(template));
     expect(loaded.list.phases).toHaveLength(2);
     expect(loaded.list.tasks.length).toBeGreaterThanOrEqual(3);
-    expect((await readdir(repo)).sort()).toEqual(['.git', 'README.md']);
+    expect((await readdir(repo)).sort()).toEqual(['README.md']);
   });
 
   it('refuses a configured path that is absent instead of running the template (a typo must not go unnoticed)', async () => {
@@ -130,7 +136,7 @@ describe('loadTaskList', () => {
       code: 'invalid_task_list_path',
       message: expect.stringContaining('does not exist'),
     });
-    expect((await readdir(repo)).sort()).toEqual(['.git', 'docs']);
+    expect((await readdir(repo)).sort()).toEqual(['docs']);
   });
 
   it('follows a symbolic link that stays inside the checkout', async () => {
