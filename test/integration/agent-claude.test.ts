@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildInvocation, runAgent, type AgentInvocation } from '../../src/infra/agent/index.js';
 import { BwrapSandbox, type OutputStream, type ProjectSandbox } from '../../src/infra/sandbox/index.js';
 import { CONTROLLERS } from '../../src/infra/sandbox/cgroup-v1.js';
-import { git } from '../support/git-remote.js';
+import { gitWork, initCheckout } from '../support/git-remote.js';
 import { startModelServer, underCwd, writeFileScript, type ModelServer, type Script } from '../support/model-server.js';
 import { tempDir } from '../support/services.js';
 
@@ -23,6 +23,8 @@ const AGENTS_DIR = join(import.meta.dirname, '../agents');
 const sandboxes = new BwrapSandbox({ prefix, binds: [`${AGENTS_DIR}:${AGENTS_DIR}`] });
 let sandbox: ProjectSandbox;
 let checkout: { path: string; remove(): Promise<void> };
+/** The work tree, in the runner's layout: its git directory beside it, outside the sandbox. */
+let repoDir: string;
 let claude: string;
 const servers: ModelServer[] = [];
 
@@ -33,11 +35,11 @@ beforeAll(async () => {
   // The sandbox sees the host read-only except /tmp, so the binary must not live under /tmp.
   claude = await realpath(CLAUDE_BIN);
   checkout = await tempDir('devteam-agent-claude');
-  await git(checkout.path, 'init', '--quiet', '--initial-branch=main');
-  await writeFile(join(checkout.path, 'README.md'), README);
-  await git(checkout.path, 'add', 'README.md');
-  await git(checkout.path, 'commit', '--quiet', '-m', 'initial');
-  ({ sandbox } = await sandboxes.ensure({ tenant: 't', projectId: 'p', workspace: checkout.path, limits: { cpus: 1, memoryMb: 2048 } }));
+  repoDir = await initCheckout(checkout.path);
+  await writeFile(join(repoDir, 'README.md'), README);
+  await gitWork(repoDir, 'add', 'README.md');
+  await gitWork(repoDir, 'commit', '--quiet', '-m', 'initial');
+  ({ sandbox } = await sandboxes.ensure({ tenant: 't', projectId: 'p', workspace: repoDir, limits: { cpus: 1, memoryMb: 2048 } }));
 });
 
 afterAll(async () => {
@@ -66,10 +68,10 @@ async function scripted(script: Script): Promise<{ server: ModelServer; invocati
 
 async function run(invocation: AgentInvocation, signal?: AbortSignal) {
   const lines: Array<[OutputStream, string]> = [];
-  await mkdir(join(checkout.path, '.git/devteam'), { recursive: true });
+  await mkdir(join(repoDir, '.git/devteam'), { recursive: true });
   const result = await runAgent(sandbox, invocation, {
     timeoutMs: 60_000,
-    homeOnHost: join(checkout.path, '.git/devteam/home'),
+    homeOnHost: join(repoDir, '.git/devteam/home'),
     onLine: (stream, line) => lines.push([stream, line]),
     ...(signal ? { signal } : {}),
   });
@@ -83,8 +85,8 @@ describe('Claude Code through runAgent', () => {
 
     expect(result.outcome, result.stderr).toBe('completed');
     expect(result.exitCode, result.stderr).toBe(0);
-    expect(await readFile(join(checkout.path, 'hello.txt'), 'utf8')).toBe('hello from the model\n');
-    expect(await git(checkout.path, 'status', '--porcelain')).toContain('?? hello.txt');
+    expect(await readFile(join(repoDir, 'hello.txt'), 'utf8')).toBe('hello from the model\n');
+    expect(await gitWork(repoDir, 'status', '--porcelain')).toContain('?? hello.txt');
 
     const turns = server.turns();
     expect(turns.length).toBeGreaterThanOrEqual(2);
@@ -101,7 +103,7 @@ describe('Claude Code through runAgent', () => {
   // Claude Code 2.1.x no longer refuses an Edit of a file never Read (agents.md measured an older
   // one), so the failing edit here is one whose old_string is not in the file.
   it('exits 0 when its Edit fails and git sees no change: the runner judges by git', async () => {
-    await git(checkout.path, 'clean', '-fdq');
+    await gitWork(repoDir, 'clean', '-fdq');
     const { server, invocation } = await scripted(({ turn, cwd }) =>
       turn === 0
         ? { toolUses: [{ name: 'Edit', input: { file_path: underCwd(cwd, 'README.md'), old_string: 'Text that is not there', new_string: 'Goodbye' } }] }
@@ -111,8 +113,8 @@ describe('Claude Code through runAgent', () => {
 
     expect(result.outcome, result.stderr).toBe('completed');
     expect(result.exitCode).toBe(0);
-    expect(await git(checkout.path, 'status', '--porcelain')).toBe('');
-    expect(await readFile(join(checkout.path, 'README.md'), 'utf8')).toBe(README);
+    expect(await gitWork(repoDir, 'status', '--porcelain')).toBe('');
+    expect(await readFile(join(repoDir, 'README.md'), 'utf8')).toBe(README);
     const toolResult = JSON.stringify(server.turns()[1]?.body.messages.at(-1));
     expect(toolResult).toContain('"is_error":true');
   });
@@ -139,6 +141,6 @@ describe('Claude Code through runAgent', () => {
     expect(result.outcome).toBe('cancelled');
     expect(result.exitCode).toBeNull();
     expect(server.requests).toHaveLength(0);
-    expect(existsSync(join(checkout.path, 'never.txt'))).toBe(false);
+    expect(existsSync(join(repoDir, 'never.txt'))).toBe(false);
   });
 });
