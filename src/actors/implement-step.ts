@@ -1,9 +1,8 @@
 // IMPLEMENT: build the prompt, run the coding agent in the project's sandbox, and judge the
 // attempt by what git sees changed — agents exit 0 even when their edits failed. Everything is
 // kept as artifacts of the attempt: prompt, agent output, diff, files.
-import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { buildInvocation, runAgent } from '../infra/agent/index.js';
+import { buildInvocation, realDirectory, runAgent, writeNewFile } from '../infra/agent/index.js';
 import { changedBetween, diffOf, resolveRef, restoreTree, saveWorkTree, snapshotTree } from '../infra/repo/index.js';
 import { SANDBOX_PATH, WORKSPACE } from '../infra/sandbox/index.js';
 import type { ImplementOutput, StepInput } from '../machines/index.js';
@@ -35,8 +34,9 @@ export async function implementStep(env: StepEnv, input: StepInput, { signal, lo
   }));
   const prompt = renderPrompt({ task, attempt: input.attempt, feedback: input.feedback, dependencies, context, templates: await deps.templates() });
   const promptRel = join(RUNNER_DIR, `prompt-${taskId}-${input.attempt}.md`);
-  await mkdir(join(repoDir, RUNNER_DIR), { recursive: true });
-  await writeFile(join(repoDir, promptRel), prompt);
+  // The agent owns the work tree, its .git folder included: written without following its symlinks.
+  await realDirectory(repoDir, RUNNER_DIR);
+  await writeNewFile(repoDir, promptRel, prompt);
   const artifact = { executionId: input.executionId, taskId, attempt: input.attempt };
   await deps.artifacts.put({ ...artifact, kind: 'prompt', content: prompt, meta: { bytes: Buffer.byteLength(prompt) } });
 

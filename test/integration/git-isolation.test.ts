@@ -130,4 +130,38 @@ describe('git isolation', () => {
     const runnerConfig = await readFile(join(dir.path, 'data', 'repos', 'local', 'planted', 'git', 'config'), 'utf8');
     expect(runnerConfig).not.toContain('evil');
   }, 90_000);
+
+  it("the runner's own files are written without following a symlink the agent planted in their place", async () => {
+    const remote = await createAgentRemote(dir.path, 'symlinked', [
+      { id: '1.1', title: 'plant a symlink' },
+      { id: '1.2', title: 'have the runner write through it', dependencies: ['1.1'] },
+    ]);
+    const victim = join(dir.path, 'victim');
+    await mkdir(join(victim, 'home'), { recursive: true });
+    const script = [
+      // Its own runner folder (prompts, HOME) becomes a link to a host folder, and so do the files in it.
+      `mv .git/devteam .git/devteam-old && ln -s ${victim} .git/devteam`,
+      `ln -s ${victim}/planted-config .git/devteam-old/home/.gitconfig 2>/dev/null || true`,
+      'echo change >> work.txt',
+    ].join('\n');
+    const res = await fetch(`http://127.0.0.1:${runtime.port}/api/devteam/automation/initialize`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        projectId: 'symlinked',
+        repository: { url: `file://${remote.bare}` },
+        agent: { preset: 'command', command: ['sh', '-c', script], timeoutSec: 60 },
+        verify: { commands: [['git', '--version']], timeoutSec: 60 },
+      }),
+    });
+    expect(res.status, await res.clone().text()).toBe(202);
+    const final = await eventually(async () => {
+      const s = (await (await fetch(`http://127.0.0.1:${runtime.port}/api/devteam/automation/status/symlinked`)).json()) as { status: string };
+      return ['completed', 'failed', 'stopped'].includes(s.status) ? s : undefined;
+    }, 60_000, 'the symlinked run to end');
+    expect(final.status).toBe('completed');
+    // Task 1.2's prompt went to the runner's folder, not through the link into the host folder.
+    expect(await readdir(victim)).toEqual(['home']);
+    expect(await readdir(join(victim, 'home'))).toEqual([]);
+  }, 90_000);
 });

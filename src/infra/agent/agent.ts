@@ -1,8 +1,8 @@
 // Running a coding-agent CLI inside a project's sandbox: the shape of one invocation, and the run
 // itself with every credential scrubbed from what it printed. Success is judged by the caller (git).
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, isAbsolute, join, normalize, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, normalize, sep } from 'node:path';
 import type { ExecResult, OutputStream, ProjectSandbox } from '../sandbox/index.js';
+import { realDirectory, writeNewFile } from './workspace-files.js';
 
 export type AgentPresetName = 'aider' | 'claude-code' | 'codex' | 'gemini' | 'opencode' | 'command';
 
@@ -65,11 +65,11 @@ function homeFilePath(homeOnHost: string, relative: string): string {
 
 export async function runAgent(sandbox: ProjectSandbox, invocation: AgentInvocation, opts: AgentRunOptions): Promise<AgentRun> {
   // The home must exist even without files: agents write their state (sessions, caches) there.
-  await mkdir(opts.homeOnHost, { recursive: true });
+  // Its parents are created by the caller (realDirectory); the agent may have planted symlinks in it.
+  await realDirectory(dirname(opts.homeOnHost), basename(opts.homeOnHost));
   for (const file of invocation.files) {
-    const path = homeFilePath(opts.homeOnHost, file.path);
-    await mkdir(dirname(path), { recursive: true });
-    await writeFile(path, file.content, { mode: 0o600 });
+    homeFilePath(opts.homeOnHost, file.path);
+    await writeNewFile(opts.homeOnHost, file.path, file.content);
   }
   const secrets = invocation.secrets;
   const onLine = opts.onLine;

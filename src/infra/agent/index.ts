@@ -3,3 +3,4 @@ export { AGENT_PRESETS, AgentError, REDACTED_SECRET, runAgent, scrubSecrets } fr
 export type { AgentInvocation, AgentPresetName, AgentRun, AgentRunOptions } from './agent.js';
 export { DEFAULT_CODEX_MODEL, DEFAULT_GEMINI_MODEL, DEFAULT_OPENCODE_MODEL, buildInvocation } from './presets.js';
 export type { AgentInput } from './presets.js';
+export { realDirectory, writeNewFile } from './workspace-files.js';
