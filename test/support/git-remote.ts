@@ -36,7 +36,7 @@ export async function createRemote(dir: string, name: string): Promise<TestRemot
 }
 
 /**
- * A clone in the runner's layout (decision 0011): `<parent>/repo` is the work tree, files only,
+ * A clone in the runner's layout (decision 0013): `<parent>/repo` is the work tree, files only,
  * and `<parent>/git` its git directory. Returns the work tree, which is what the runner calls
  * repoDir.
  */
