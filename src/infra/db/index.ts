@@ -13,3 +13,4 @@ export { ExecutionsStore, ExecutionStoreError } from './executions-store.js';
 export type { ExecutionRecord, ExecutionStatus, NewExecution, Projection } from './executions-store.js';
 export { ArtifactsStore, ArtifactStoreError, ARTIFACT_KINDS, DEFAULT_ARTIFACT_MAX_BYTES, capContent } from './artifacts-store.js';
 export type { ArtifactKind, ArtifactRecord, NewArtifact } from './artifacts-store.js';
+export { FrameSeqStore } from './frame-seq-store.js';
