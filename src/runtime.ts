@@ -26,6 +26,7 @@ import { BullmqQueue, MemoryQueue, type Consumer, type Queue } from './infra/que
 import { MemoryLease, RedisLease, type Lease } from './infra/lease/index.js';
 import { MemoryKv, RedisKv, type Kv } from './infra/kv/index.js';
 import { MemoryFrameLog, RedisFrameLog, type FrameLog } from './infra/frames/index.js';
+import { FrameSeqStore } from './infra/db/index.js';
 import { Metrics, startMetricsServer } from './infra/metrics/index.js';
 import { RepoCache } from './infra/repo/index.js';
 import { createSandbox } from './infra/sandbox/index.js';
@@ -76,7 +77,11 @@ export async function startRuntime(config: Config, roles: Roles, log: Logger, op
     const bus: Bus = distributed ? new RedisBus({ url: config.redisUrl!, prefix: config.redisPrefix, log }) : new MemoryBus({ log });
     closers.push({ name: 'bus', close: () => bus.close() });
     const notifyExecution = (notice: { executionId: string; status: string }) => bus.publish(EXECUTIONS_CHANNEL, JSON.stringify(notice));
-    const frames: FrameLog = distributed ? new RedisFrameLog({ url: config.redisUrl!, prefix: config.redisPrefix, log }) : new MemoryFrameLog({ log });
+    // Seqs resume above the durable mark after Redis loses its data or the embedded process restarts.
+    const seqMarks = new FrameSeqStore(db.sql);
+    const frames: FrameLog = distributed
+      ? new RedisFrameLog({ url: config.redisUrl!, prefix: config.redisPrefix, seqMarks, log })
+      : new MemoryFrameLog({ seqMarks, log });
     closers.push({ name: 'frames', close: () => frames.close() });
     const kv: Kv = distributed ? new RedisKv({ url: config.redisUrl!, prefix: config.redisPrefix }) : new MemoryKv();
     closers.push({ name: 'kv', close: () => kv.close() });

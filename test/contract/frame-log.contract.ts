@@ -7,6 +7,12 @@ export interface FrameLogFixture {
   log: FrameLog;
   /** Another instance on the same storage (another process), when the implementation has one. */
   peer?: () => Promise<FrameLog>;
+  /**
+   * Loses everything volatile and keeps only what is durable: Redis flushed (the prefix's keys
+   * deleted), or the embedded process restarted (a new log on the same durable marks). Returns the
+   * log to use from then on (the same instance when it survives the loss).
+   */
+  lose(): Promise<FrameLog>;
   cleanup(): Promise<void>;
 }
 
@@ -147,6 +153,65 @@ export function frameLogContract(implementation: string, make: MakeFrameLog, opt
       await expect(log.since(a, 1.5)).rejects.toThrow(RangeError);
     });
 
+    it('never goes back after the volatile state is lost: the next seq is above every seq handed out', async () => {
+      const fixture = await setup();
+      let seqA = 0;
+      let seqB = 0;
+      for (let n = 1; n <= 15; n++) seqA = (await fixture.log.append(a, 'execution-update', update(n))).seq;
+      for (let n = 1; n <= 3; n++) seqB = (await fixture.log.append(b, 'execution-update', update(n))).seq;
+      expect([seqA, seqB]).toEqual([15, 3]);
+      for (let round = 0; round < 3; round++) {
+        const log = await fixture.lose();
+        const nextA = await log.append(a, 'execution-update', update(100 + round));
+        const nextB = await log.append(b, 'execution-update', update(100 + round));
+        expect(nextA.seq).toBeGreaterThan(seqA);
+        expect(nextB.seq).toBeGreaterThan(seqB);
+        // A client that saw seqA before the loss missed what it cannot be given: resync, not a replay.
+        const resumed = await log.since(a, seqA);
+        expect(resumed.complete).toBe(false);
+        expect(resumed.lastSeq).toBe(nextA.seq);
+        // From the new numbering on, it resumes normally.
+        const more = await log.append(a, 'execution-log', update(200 + round));
+        expect(more.seq).toBe(nextA.seq + 1);
+        expect(await log.since(a, nextA.seq)).toEqual({ frames: [more], complete: true, lastSeq: more.seq });
+        seqA = more.seq;
+        seqB = nextB.seq;
+      }
+    });
+
+    it('tells a client resuming after the loss, before any new frame, to resync at a seq no lower than its own; the next frame is above it', async () => {
+      const fixture = await setup();
+      for (let n = 1; n <= 15; n++) await fixture.log.append(a, 'execution-update', update(n));
+      const log = await fixture.lose();
+      const resumed = await log.since(a, 15);
+      expect(resumed.complete).toBe(false);
+      expect(resumed.frames).toEqual([]);
+      expect(resumed.lastSeq).toBeGreaterThanOrEqual(15);
+      // What the server answers a subscribe without lastSeq with: the present, to resync at.
+      expect((await log.since(a, Number.MAX_SAFE_INTEGER)).lastSeq).toBe(resumed.lastSeq);
+      const got = await collect(log);
+      const next = await log.append(a, 'execution-update', update(16));
+      expect(next.seq).toBeGreaterThan(resumed.lastSeq);
+      await eventually(async () => (got.length === 1 ? true : undefined), 5_000, 'the frame after the loss');
+      expect(got).toEqual([next]);
+      // A project that never had a frame is still unknown, complete, at 0.
+      expect(await log.since({ tenant: 't1', projectId: 'nobody' }, 0)).toEqual({ frames: [], complete: true, lastSeq: 0 });
+    });
+
+    it('keeps seqs contiguous and delivered in order across many reservations', async () => {
+      const { log } = await setup();
+      const got = await collect(log);
+      const total = 2_500;
+      const appended: AppendedFrame[] = [];
+      for (let n = 0; n < total; n += 250) {
+        appended.push(...(await Promise.all(Array.from({ length: 250 }, (_, i) => log.append(a, 'execution-log', update(n + i))))));
+      }
+      const seqs = Array.from({ length: total }, (_, i) => i + 1);
+      expect(appended.map((f) => f.seq).sort((x, y) => x - y)).toEqual(seqs);
+      await eventually(async () => (got.length === total ? true : undefined), 10_000, `${total} frames`);
+      expect(got.map((f) => f.seq)).toEqual(seqs);
+    });
+
     if (opts.shared) it('shares one sequence between two instances (processes), and both subscribers see every frame', async () => {
       const fixture = await setup();
       const one = fixture.log;
@@ -163,6 +228,25 @@ export function frameLogContract(implementation: string, make: MakeFrameLog, opt
       expect(gotOne.map((f) => f.seq)).toEqual(seqs);
       expect(gotTwo).toEqual(gotOne);
       expect((await two.since(a, 90)).frames).toEqual(gotOne.slice(90));
+    });
+
+    if (opts.shared) it('gives two instances appending at once after a loss distinct seqs above everything before, in order', async () => {
+      const fixture = await setup();
+      const two = await fixture.peer!();
+      extra.push(two);
+      for (let n = 1; n <= 40; n++) await (n % 2 ? fixture.log : two).append(a, 'execution-update', update(n));
+      const one = await fixture.lose();
+      const gotOne = await collect(one);
+      const gotTwo = await collect(two);
+      const appended = await Promise.all(Array.from({ length: 100 }, (_, n) => (n % 2 ? one : two).append(a, 'execution-update', update(n))));
+      const seqs = appended.map((f) => f.seq).sort((x, y) => x - y);
+      expect(new Set(seqs).size).toBe(100);
+      expect(seqs[0]).toBeGreaterThan(40);
+      // Contiguous within the new numbering: one seed, however many instances raced for it.
+      expect(seqs.at(-1)! - seqs[0]!).toBe(99);
+      await eventually(async () => (gotOne.length === 100 && gotTwo.length === 100 ? true : undefined), 5_000, '100 frames on both');
+      expect(gotOne.map((f) => f.seq)).toEqual(seqs);
+      expect(gotTwo).toEqual(gotOne);
     });
   });
 }
