@@ -1,11 +1,81 @@
 // The Sandbox contract: the docker and local (bubblewrap) drivers must pass these tests unchanged.
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, lstat, mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import { dirname, join, relative, sep } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { OutputStream, Sandbox, SandboxSpec } from '../../src/infra/sandbox/index.js';
-import { WORKSPACE } from '../../src/infra/sandbox/index.js';
+import type { OutputStream, ProjectSandbox, Sandbox, SandboxSpec } from '../../src/infra/sandbox/index.js';
+import { SANDBOX_PATH, SandboxError, WORKSPACE } from '../../src/infra/sandbox/index.js';
 import { eventually, tempDir } from '../support/services.js';
+
+/** What the contract asks of the driver it is given, beyond its defaults. */
+export interface SandboxSetup {
+  /** Directories of agent CLIs (DEVTEAM_AGENT_PATH) the sandbox must make runnable. */
+  agentPaths: string[];
+  /** Host paths the sandbox must never expose: the data directory, the repository caches. */
+  protectedPaths: string[];
+  /** Extra read-only binds, `host:inside` (DEVTEAM_SANDBOX_BINDS), on top of the driver's own. */
+  binds?: string[];
+}
+
+/**
+ * The attack fixture lives outside /tmp (private in every sandbox) like a real data directory
+ * (./.devteam under the service's cwd): in the repository's ignored .tmp folder.
+ */
+const FIXTURE_PARENT = join(import.meta.dirname, '../../.tmp');
+
+interface AttackFixture {
+  base: string;
+  data: string;
+  tenants: [string, string];
+  workspace(tenant: string, project: string): string;
+  /** node_modules/.bin of a fake agent CLI that is a symlink into its package (which needs a sibling). */
+  agentBin: string;
+  remove(): Promise<void>;
+}
+
+/** A data-dir-like tree: pgdata, and repos/<tenant>/<project>/repo checkouts of two tenants. */
+async function attackFixture(tenant: string): Promise<AttackFixture> {
+  await mkdir(FIXTURE_PARENT, { recursive: true });
+  const base = await mkdtemp(join(FIXTURE_PARENT, 'sandbox-attack-'));
+  const data = join(base, 'data');
+  const tenants: [string, string] = [`${tenant}a`, `${tenant}b`];
+  const workspace = (t: string, project: string) => join(data, 'repos', t, project, 'repo');
+  await mkdir(join(data, 'pgdata', 'base'), { recursive: true });
+  await writeFile(join(data, 'pgdata', 'PG_VERSION'), '17\n');
+  await writeFile(join(data, 'pgdata', 'base', 'secret-row'), 'tenant-b-model-key=sk-stolen\n');
+  for (const t of tenants) {
+    for (const project of ['attack', 'home']) {
+      await mkdir(workspace(t, project), { recursive: true });
+      await writeFile(join(workspace(t, project), 'secret.txt'), `source of ${t}\n`);
+    }
+  }
+  const modules = join(base, 'agents', 'node_modules');
+  await mkdir(join(modules, '.bin'), { recursive: true });
+  await mkdir(join(modules, 'fake-agent', 'bin'), { recursive: true });
+  await mkdir(join(modules, 'fake-dep'), { recursive: true });
+  await writeFile(join(modules, 'fake-agent', 'package.json'), '{"name":"fake-agent","version":"1.0.0","bin":{"fake-agent":"bin/cli.cjs"}}\n');
+  await writeFile(join(modules, 'fake-agent', 'bin', 'cli.cjs'), '#!/usr/bin/env node\nconsole.log("fake agent ran with " + require("fake-dep"));\n');
+  await chmod(join(modules, 'fake-agent', 'bin', 'cli.cjs'), 0o755);
+  await writeFile(join(modules, 'fake-dep', 'package.json'), '{"name":"fake-dep","version":"1.0.0","main":"index.js"}\n');
+  await writeFile(join(modules, 'fake-dep', 'index.js'), 'module.exports = "its dependency";\n');
+  await symlink('../fake-agent/bin/cli.cjs', join(modules, '.bin', 'fake-agent'));
+  return { base, data, tenants, workspace, agentBin: join(modules, '.bin'), remove: () => rm(base, { recursive: true, force: true }) };
+}
+
+/** Host files under /etc that only their owner or group may read (shadow, TLS and ssh keys, …). */
+async function unreadableEtcFiles(dir = '/etc', found: string[] = []): Promise<string[]> {
+  for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+    const path = join(dir, entry.name);
+    const info = await lstat(path).catch(() => null);
+    if (!info || info.isSymbolicLink()) continue;
+    if (info.isDirectory()) {
+      if (info.mode & 0o005) await unreadableEtcFiles(path, found);
+      else found.push(`${path}/`);
+    } else if (info.isFile() && !(info.mode & 0o004) && info.size > 0) found.push(path);
+  }
+  return found;
+}
 
 export interface SandboxFixture {
   sandbox: Sandbox;
@@ -16,20 +86,34 @@ export interface SandboxFixture {
 
 const GiB = 1024;
 
-export function sandboxContract(implementation: string, make: () => Promise<SandboxFixture>): void {
+export function sandboxContract(implementation: string, make: (setup: SandboxSetup) => Promise<SandboxFixture>): void {
   describe(`Sandbox contract: ${implementation}`, () => {
     let fixture: SandboxFixture;
+    let attack: AttackFixture;
+    let setup: SandboxSetup;
     const dirs: Array<{ remove(): Promise<void> }> = [];
     let counter = 0;
 
     beforeAll(async () => {
-      fixture = await make();
+      attack = await attackFixture(`t${Math.random().toString(36).slice(2, 8)}`);
+      setup = { agentPaths: [attack.agentBin], protectedPaths: [attack.data, join(attack.data, 'repos')] };
+      fixture = await make(setup);
     }, 120_000);
 
     afterAll(async () => {
       await fixture?.cleanup();
       await Promise.all(dirs.map((d) => d.remove()));
+      await attack?.remove();
     }, 60_000);
+
+    /** Project `project` of the attack fixture's tenant `which`, its workspace in the fake data dir. */
+    async function attackBox(which: 0 | 1, project = 'attack'): Promise<ProjectSandbox> {
+      const tenant = attack.tenants[which];
+      const s = { tenant, projectId: project, workspace: attack.workspace(tenant, project), limits: { cpus: 1, memoryMb: GiB } };
+      return (await fixture.sandbox.ensure(s)).sandbox;
+    }
+
+    const sh = (box: ProjectSandbox, script: string, env?: Record<string, string>) => box.exec(['sh', '-c', script], { timeoutMs: 20_000, env });
 
     async function spec(overrides: Partial<SandboxSpec> = {}): Promise<SandboxSpec> {
       const dir = await tempDir('sandbox-ws');
@@ -210,5 +294,113 @@ export function sandboxContract(implementation: string, make: () => Promise<Sand
       expect((await running).exitCode).toBe(0);
       expect(await fixture.sandbox.list()).not.toContain(a.sandbox.name);
     }, 30_000);
+
+    it('does not show another tenant\'s checkout, the data directory or the repository caches', async () => {
+      const box = await attackBox(0);
+      const other = attack.workspace(attack.tenants[1], 'attack');
+      for (const path of [join(other, 'secret.txt'), join(attack.data, 'pgdata', 'base', 'secret-row'), join(attack.data, 'pgdata', 'PG_VERSION')]) {
+        const read = await box.exec(['cat', path], { timeoutMs: 10_000 });
+        expect(read.exitCode, path).not.toBe(0);
+        expect(read.stdout, path).toBe('');
+      }
+      for (const dir of [attack.data, join(attack.data, 'repos'), join(attack.data, 'pgdata'), attack.base]) {
+        const list = await sh(box, `ls -A "${dir}" 2>/dev/null`);
+        // At most the path down to the agent install, which is bound read-only for the CLI.
+        const allowed = attack.agentBin.startsWith(dir + sep) ? [relative(dir, attack.agentBin).split(sep)[0]] : [];
+        expect(list.stdout.split('\n').filter(Boolean).filter((e) => !allowed.includes(e)), dir).toEqual([]);
+      }
+    });
+
+    it('shows nothing of /root, /home, /work, /srv, /mnt or /var and no host secrets in /etc', async () => {
+      const box = await attackBox(0);
+      const agentDirs = [attack.agentBin, dirname(attack.agentBin)];
+      for (const dir of ['/root', '/home', '/work', '/srv', '/mnt', '/media', '/var']) {
+        const list = await sh(box, `ls -A ${dir} 2>/dev/null`);
+        // Only the path down to a directory bound for the agent CLI may show.
+        const allowed = agentDirs.filter((d) => d.startsWith(dir + '/')).map((d) => d.slice(dir.length + 1).split('/')[0]);
+        expect(list.stdout.split('\n').filter(Boolean).filter((e) => !allowed.includes(e)), dir).toEqual([]);
+      }
+      for (const file of ['/etc/shadow', '/etc/gshadow', '/etc/shadow-', '/etc/gshadow-', '/etc/sudoers']) {
+        const read = await box.exec(['cat', file], { timeoutMs: 10_000 });
+        expect(read.stdout, file).toBe('');
+      }
+      const keys = await sh(box, 'ls -A /etc/ssh 2>/dev/null | grep _key || true');
+      expect(keys.stdout).toBe('');
+      const unreadable = await unreadableEtcFiles();
+      const files = unreadable.filter((f) => !f.endsWith('/'));
+      const dirsHidden = unreadable.filter((f) => f.endsWith('/'));
+      if (files.length > 0) {
+        const read = await box.exec(['sh', '-c', 'for f do cat "$f" 2>/dev/null; done', 'cat-all', ...files], { timeoutMs: 10_000 });
+        expect(read.stdout).toBe('');
+      }
+      for (const dir of dirsHidden) {
+        const list = await sh(box, `ls -A "${dir}" 2>/dev/null`);
+        expect(list.stdout, dir).toBe('');
+      }
+    });
+
+    it('lets a project read and write its own workspace and run node, git and sh', async () => {
+      const box = await attackBox(0);
+      const result = await sh(box, 'cat secret.txt && echo mine > mine.txt && cat mine.txt && node --version && git --version && sh -c "echo nested"');
+      expect(result.exitCode).toBe(0);
+      const lines = result.stdout.split('\n');
+      expect(lines.slice(0, 2)).toEqual([`source of ${attack.tenants[0]}`, 'mine']);
+      expect(lines[2]).toMatch(/^v\d+\./);
+      expect(lines[3]).toMatch(/^git version \d/);
+      expect(lines[4]).toBe('nested');
+      expect(await readFile(join(attack.workspace(attack.tenants[0], 'attack'), 'mine.txt'), 'utf8')).toBe('mine\n');
+    });
+
+    it('runs an agent CLI installed as a symlink into its package under an agent path', async () => {
+      const box = await attackBox(0);
+      const result = await box.exec(['fake-agent'], { timeoutMs: 20_000, env: { PATH: `${attack.agentBin}:${SANDBOX_PATH}` } });
+      expect(result.stderr).toBe('');
+      expect(result.stdout).toBe('fake agent ran with its dependency\n');
+      const write = await sh(box, `touch "${join(attack.agentBin, 'planted')}"`);
+      expect(write.exitCode).not.toBe(0);
+    });
+
+    it('gives each project a writable HOME that no other project sees', async () => {
+      const a = await attackBox(0, 'home');
+      const b = await attackBox(1, 'home');
+      const wrote = await sh(a, 'echo "$HOME" && echo from-a > "$HOME/.devteam-home-probe" && cat "$HOME/.devteam-home-probe"');
+      expect(wrote.exitCode).toBe(0);
+      expect(wrote.stdout.split('\n')[1]).toBe('from-a');
+      const seen = await sh(b, 'cat "$HOME/.devteam-home-probe" 2>/dev/null || echo none');
+      expect(seen.stdout).toBe('none\n');
+    });
+
+    it('keeps the host loopback reachable (the model server runs there)', async () => {
+      const box = await attackBox(0);
+      const names = await box.exec(['getent', 'hosts', 'localhost'], { timeoutMs: 10_000 });
+      expect(names.stdout).toMatch(/(127\.0\.0\.1|::1)\s+localhost/);
+      const server: Server = createServer((_, res) => res.end('model server'));
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      try {
+        const port = (server.address() as { port: number }).port;
+        const script = `fetch("http://127.0.0.1:${port}/").then((r) => r.text()).then((t) => console.log(t))`;
+        const fetched = await box.exec(['node', '-e', script], { timeoutMs: 15_000 });
+        expect(fetched.stdout).toBe('model server\n');
+      } finally {
+        await new Promise((resolve) => server.close(resolve));
+      }
+    });
+
+    it('refuses a bind that would expose the data directory, and a workspace that contains it', async () => {
+      const exposing = await make({ ...setup, binds: [`${attack.base}:${attack.base}`] });
+      try {
+        const error = await exposing.sandbox
+          .ensure({ tenant: attack.tenants[0], projectId: 'exposed', workspace: attack.workspace(attack.tenants[0], 'attack'), limits: { cpus: 1, memoryMb: GiB } })
+          .catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(SandboxError);
+        expect(error).toMatchObject({ code: 'invalid_sandbox_spec' });
+      } finally {
+        await exposing.cleanup();
+      }
+      const wide = await fixture.sandbox
+        .ensure({ tenant: attack.tenants[0], projectId: 'wide', workspace: attack.data, limits: { cpus: 1, memoryMb: GiB } })
+        .catch((e: unknown) => e);
+      expect(wide).toMatchObject({ code: 'invalid_sandbox_spec' });
+    });
   });
 }

@@ -1,11 +1,13 @@
 // The local (bubblewrap + cgroup v1) sandbox: the Sandbox contract, then what only this driver
-// has: the read-only host filesystem, the pid namespace, the cgroup limits it writes.
+// has: the read-only host filesystem, what of the host it shows, the pid namespace, the cgroup
+// limits it writes.
 import { randomBytes } from 'node:crypto';
-import { readFile, readdir, rm, rmdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, readdir, realpath, rm, rmdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BwrapSandbox, SandboxError, sandboxName } from '../../src/infra/sandbox/index.js';
+import { BwrapSandbox, SANDBOX_PATH, SandboxError, sandboxName } from '../../src/infra/sandbox/index.js';
 import { CONTROLLERS } from '../../src/infra/sandbox/cgroup-v1.js';
+import { readHostSystem } from '../../src/infra/sandbox/host-system.js';
 import { sandboxContract } from '../contract/sandbox.contract.js';
 import { tempDir } from '../support/services.js';
 
@@ -33,9 +35,9 @@ afterAll(async () => {
   for (const prefix of prefixes) await dropPrefix(prefix);
 });
 
-sandboxContract('local (bubblewrap)', async () => {
+sandboxContract('local (bubblewrap)', async (setup) => {
   const prefix = newPrefix();
-  const sandbox = new BwrapSandbox({ prefix });
+  const sandbox = new BwrapSandbox({ prefix, ...setup });
   const tenant = `t${randomBytes(4).toString('hex')}`;
   return {
     sandbox,
@@ -151,6 +153,83 @@ describe('BwrapSandbox (local driver)', () => {
     await restarted.remove(tenant, 'leftover');
     expect(await restarted.list()).not.toContain(name);
     await sandbox.remove(tenant, 'leftover');
+  });
+
+  it('shows at its root only the system directories, /etc, /dev, /proc, /tmp and the workspace', async () => {
+    const box = await project();
+    const result = await box.exec(['sh', '-c', 'ls -A /'], { timeoutMs: 10_000 });
+    const system = ['usr', 'bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32'];
+    const hostHas = new Set(await readdir('/'));
+    const expected = [...system.filter((d) => hostHas.has(d)), 'etc', 'dev', 'proc', 'tmp', 'workspace'].sort();
+    expect(result.stdout.trim().split('\n').sort()).toEqual(expected);
+  });
+
+  it('keeps name resolution: /etc/resolv.conf and /etc/hosts read as on the host', async () => {
+    const box = await project();
+    const result = await box.exec(['cat', '/etc/resolv.conf', '/etc/hosts'], { timeoutMs: 10_000 });
+    expect(result.stdout).toBe((await readFile('/etc/resolv.conf', 'utf8')) + (await readFile('/etc/hosts', 'utf8')));
+  });
+
+  it('masks /etc secrets and follows /etc links out to /run as the sandbox will see them', async () => {
+    const dir = await tempDir('sandbox-etc');
+    try {
+      const etc = join(dir.path, 'etc');
+      const run = join(dir.path, 'run', 'systemd', 'resolve');
+      await mkdir(join(etc, 'ssh'), { recursive: true });
+      await mkdir(join(etc, 'ssl', 'private'), { recursive: true });
+      await mkdir(join(etc, 'keys.d'), { recursive: true });
+      await mkdir(join(etc, 'resolvconf'), { recursive: true });
+      await mkdir(run, { recursive: true });
+      await writeFile(join(etc, 'shadow'), 'root:$6$hash:19000::::::\n', { mode: 0o640 });
+      await writeFile(join(etc, 'ssh', 'ssh_host_ed25519_key'), 'PRIVATE\n', { mode: 0o600 });
+      await writeFile(join(etc, 'app.conf'), 'password=x\n', { mode: 0o600 });
+      await writeFile(join(etc, 'hosts'), '127.0.0.1 localhost\n', { mode: 0o644 });
+      await chmod(join(etc, 'keys.d'), 0o700);
+      await writeFile(join(run, 'stub-resolv.conf'), 'nameserver 127.0.0.53\n');
+      // resolvconf style: a link to a link through a symlinked directory of /etc.
+      await symlink(join(dir.path, 'run', 'systemd', 'resolve'), join(etc, 'resolvconf', 'run'));
+      await symlink('resolvconf/run/stub-resolv.conf', join(etc, 'resolv.conf'));
+      const view = await readHostSystem(etc);
+      expect(view.masked).toEqual(['/etc/app.conf', '/etc/keys.d/', '/etc/shadow', '/etc/ssh/', '/etc/ssl/private/']);
+      expect(view.maskFds).toBe(2);
+      const real = await realpath(join(run, 'stub-resolv.conf'));
+      expect(view.linkedOut).toEqual([{ host: real, inside: join(dir.path, 'run', 'systemd', 'resolve', 'stub-resolv.conf') }]);
+      expect(view.args).toContain('--ro-bind-data');
+      expect(view.args.join(' ')).not.toContain('app.conf.');
+    } finally {
+      await dir.remove();
+    }
+  });
+
+  it('runs an agent CLI whose agent path is itself a symlink, from under the host /tmp', async () => {
+    const dir = await tempDir('sandbox-agent-link');
+    try {
+      const modules = join(dir.path, 'install', 'node_modules');
+      await mkdir(join(modules, '.bin'), { recursive: true });
+      await mkdir(join(modules, 'tool'), { recursive: true });
+      await writeFile(join(modules, 'tool', 'package.json'), '{"name":"tool","version":"1.0.0"}\n');
+      await writeFile(join(modules, 'tool', 'cli.cjs'), '#!/usr/bin/env node\nconsole.log("tool ran")\n', { mode: 0o755 });
+      await symlink('../tool/cli.cjs', join(modules, '.bin', 'tool'));
+      await symlink(join(modules, '.bin'), join(dir.path, 'bin'));
+      const linked = new BwrapSandbox({ prefix, agentPaths: [join(dir.path, 'bin')] });
+      const { sandbox: box } = await linked.ensure({ tenant, projectId: 'agent-link', workspace: ws.path, limits: { cpus: 1, memoryMb: 512 } });
+      try {
+        const result = await box.exec(['tool'], { timeoutMs: 10_000, env: { PATH: `${join(dir.path, 'bin')}:${SANDBOX_PATH}` } });
+        expect(result.stderr).toBe('');
+        expect(result.stdout).toBe('tool ran\n');
+      } finally {
+        await linked.remove(tenant, 'agent-link');
+      }
+    } finally {
+      await dir.remove();
+    }
+  });
+
+  it('refuses a protected path under a system directory every sandbox shows', async () => {
+    const exposed = new BwrapSandbox({ prefix, protectedPaths: ['/usr/local/devteam-data'] });
+    const error = await exposed.ensure({ tenant, projectId: 'nope', workspace: ws.path, limits: { cpus: 1, memoryMb: 512 } }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SandboxError);
+    expect((error as SandboxError).code).toBe('invalid_sandbox_spec');
   });
 
   it('fails with sandbox_unavailable when the bwrap binary does not exist', async () => {

@@ -1,6 +1,7 @@
-// The 'local' sandbox driver: each command runs under bubblewrap (read-only host, private /tmp and
-// pid namespace, the checkout bound at /workspace) inside per-project cgroup v1 limits.
-import { readdir, readlink, stat } from 'node:fs/promises';
+// The 'local' sandbox driver: each command runs under bubblewrap inside per-project cgroup v1
+// limits, seeing only the host's system (read-only, /etc secrets masked), the agent CLIs'
+// installs, its project's checkout at /workspace and a private /tmp (its HOME) and pid namespace.
+import { stat } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import type { Logger } from 'pino';
@@ -17,6 +18,8 @@ import {
   setMemoryLimit,
   type CgroupDirs,
 } from './cgroup-v1.js';
+import { agentInstalls, canonical, checkBinds, checkWorkspace, parseBinds, type ReadOnlyBind } from './host-binds.js';
+import { isSystemPath, readHostSystem } from './host-system.js';
 import { DEFAULT_MAX_OUTPUT_BYTES, OutputCollector } from './output-collector.js';
 import {
   SANDBOX_PATH,
@@ -39,10 +42,20 @@ export interface BwrapSandboxOptions {
   bwrapPath?: string;
   cgroupRoot?: string;
   /**
-   * Extra read-only mounts, `host:inside` (a trailing `:ro` is accepted): e.g. agent CLIs
-   * installed under the host's /tmp, which the sandbox otherwise replaces with its own.
+   * Extra read-only mounts, `host:inside` (a trailing `:ro` is accepted): host tools the sandbox
+   * does not show otherwise (it shows only /usr, /bin, /sbin, /lib*, /etc of the host).
    */
   binds?: string[];
+  /**
+   * Directories of agent CLIs (DEVTEAM_AGENT_PATH), shown read-only at their own path together
+   * with the installs their symlinked entries resolve into, so the CLIs run.
+   */
+  agentPaths?: string[];
+  /**
+   * Host paths no sandbox may ever show (the data directory, the repository caches): a bind or
+   * agent install that would is refused, as is a workspace that contains one.
+   */
+  protectedPaths?: string[];
   log?: Logger;
 }
 
@@ -51,33 +64,21 @@ const WRAPPER = 'for f in $DEVTEAM_CGROUP_PROCS; do echo $$ > "$f" || exit 125; 
 /** The runner's environment holds secrets: commands get only this plus their own env. */
 const BASE_ENV = { PATH: SANDBOX_PATH, HOME: '/tmp', LANG: 'C.UTF-8' };
 
-/** Host directories that the sandbox never sees as the host's own. */
-const NOT_FROM_HOST = new Set(['dev', 'proc', 'tmp', WORKSPACE.slice(1)]);
+/** How long what the sandbox shows of the host (the /etc masks, agent installs) is reused. */
+const HOST_VIEW_TTL_MS = 30_000;
 
 /**
- * The host's root, read-only, entry by entry: `--ro-bind / /` cannot host the WORKSPACE mount point
- * when the host has no such directory, so the sandbox's root is bwrap's own tmpfs (made read-only
- * after the mounts) with each top-level entry bound or symlinked (merged-usr /bin -> usr/bin).
+ * The host as every command of this runner sees it, re-read every HOST_VIEW_TTL_MS. The sandbox's
+ * root is bwrap's own tmpfs (read-only once mounted), holding only these mounts, /workspace and
+ * the empty directories leading to binds.
  */
-/** Read once per process: top-level host entries do not come and go between commands. */
-let hostRoot: Promise<string[]> | null = null;
-function hostRootArgs(): Promise<string[]> {
-  hostRoot ??= readHostRoot().catch((error: unknown) => {
-    hostRoot = null;
-    throw error;
-  });
-  return hostRoot;
-}
-
-async function readHostRoot(): Promise<string[]> {
-  const args: string[] = [];
-  for (const entry of await readdir('/', { withFileTypes: true })) {
-    if (NOT_FROM_HOST.has(entry.name)) continue;
-    const path = `/${entry.name}`;
-    if (entry.isSymbolicLink()) args.push('--symlink', await readlink(path), path);
-    else args.push('--ro-bind', path, path);
-  }
-  return args;
+interface HostView {
+  /** Before the private /dev, /proc and /tmp: the system directories and /etc. */
+  system: string[];
+  /** After them: linked-out /etc files, agent installs, extra binds (all read-only), agent path aliases. */
+  binds: string[];
+  /** Descriptors (3, 4, …) the command starts with, from which bwrap reads masked files' empty content. */
+  maskFds: number;
 }
 
 type KillReason = 'timeout' | 'cancelled';
@@ -109,25 +110,29 @@ export class BwrapSandbox implements Sandbox {
   private ready: Promise<void> | undefined;
   private execCounter = 0;
 
-  private readonly binds: ReadonlyArray<readonly [string, string]>;
+  private readonly binds: readonly ReadOnlyBind[];
+  private readonly agentPaths: readonly string[];
+  private readonly protectedPaths: readonly string[];
+  private view: { at: number; promise: Promise<HostView> } | undefined;
 
   constructor(options: BwrapSandboxOptions = {}) {
     this.prefix = options.prefix ?? 'devteam';
     this.bwrapPath = options.bwrapPath ?? 'bwrap';
     this.cgroupRoot = options.cgroupRoot ?? '/sys/fs/cgroup';
     this.log = options.log;
-    this.binds = (options.binds ?? []).map((bind) => {
-      const [host, inside] = bind.split(':');
-      if (!host?.startsWith('/') || !inside?.startsWith('/')) throw new SandboxError('invalid_sandbox_spec', `bind "${bind}" must be /host/path:/sandbox/path`);
-      return [host, inside] as const;
-    });
+    this.binds = parseBinds(options.binds ?? []);
+    this.agentPaths = options.agentPaths ?? [];
+    this.protectedPaths = options.protectedPaths ?? [];
   }
 
   async ensure(spec: SandboxSpec): Promise<EnsureResult> {
     const name = sandboxName(this.prefix, spec.tenant, spec.projectId);
     const workspaceIsDir = await stat(spec.workspace).then((s) => s.isDirectory(), () => false);
     if (!workspaceIsDir) throw new SandboxError('invalid_sandbox_spec', 'workspace is not an existing directory', { workspace: spec.workspace });
+    await checkWorkspace(spec.workspace, this.protectedPaths);
     await this.checkReady();
+    // A bind that would show the data directory fails here, before any command runs.
+    await this.hostView();
     const known = this.projects.get(name);
     if (known) {
       known.lastActivity = Date.now();
@@ -176,6 +181,7 @@ export class BwrapSandbox implements Sandbox {
 
   async close(): Promise<void> {
     // No timers of our own: every timeout is cleared when its command ends.
+    this.view = undefined;
   }
 
   /** Checks once that bwrap can start a sandbox here and whether cgroups can be used. */
@@ -217,15 +223,50 @@ export class BwrapSandbox implements Sandbox {
     };
   }
 
-  private async bwrapArgs(project: Project, options: ExecOptions): Promise<string[]> {
+  /** What of the host the sandbox shows, read at most every HOST_VIEW_TTL_MS (agents get updated). */
+  private hostView(): Promise<HostView> {
+    const now = Date.now();
+    if (!this.view || now - this.view.at > HOST_VIEW_TTL_MS) {
+      const promise = this.readHostView();
+      this.view = { at: now, promise };
+      promise.catch(() => {
+        if (this.view?.promise === promise) this.view = undefined;
+      });
+    }
+    return this.view.promise;
+  }
+
+  private async readHostView(): Promise<HostView> {
+    try {
+      return await this.planHostView();
+    } catch (error) {
+      if (error instanceof SandboxError) throw error;
+      throw new SandboxError('sandbox_failed', 'could not read what the sandbox shows of the host', {}, { cause: error });
+    }
+  }
+
+  private async planHostView(): Promise<HostView> {
+    const [system, agents] = await Promise.all([readHostSystem(), agentInstalls(this.agentPaths, isSystemPath)]);
+    const binds = [...system.linkedOut, ...agents.binds, ...this.binds];
+    await checkBinds(binds, this.protectedPaths);
+    await checkNotSystem(this.protectedPaths);
+    return {
+      system: system.args,
+      binds: [...binds.flatMap((b) => ['--ro-bind', b.host, b.inside]), ...agents.aliases.flatMap((a) => ['--symlink', a.target, a.path])],
+      maskFds: system.maskFds,
+    };
+  }
+
+  private async bwrapArgs(project: Project, options: ExecOptions): Promise<{ args: string[]; maskFds: number }> {
     const cwd = options.cwd ? posix.resolve(WORKSPACE, options.cwd) : WORKSPACE;
-    const args = [...(await hostRootArgs()), '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp'];
-    for (const [host, inside] of this.binds) args.push('--ro-bind', host, inside);
+    const view = await this.hostView();
+    // Binds come after the private /tmp, so that one under the host's /tmp still shows.
+    const args = [...view.system, '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp', ...view.binds];
     args.push('--bind', project.spec.workspace, WORKSPACE, '--remount-ro', '/', '--chdir', cwd);
     // The network stays shared: agents reach a model server on the host's loopback.
     args.push('--unshare-pid', '--unshare-ipc', '--unshare-uts', '--die-with-parent', '--new-session');
     args.push('--unsetenv', 'DEVTEAM_CGROUP_PROCS');
-    return args;
+    return { args, maskFds: view.maskFds };
   }
 
   private async exec(project: Project, argv: readonly string[], options: ExecOptions): Promise<ExecResult> {
@@ -245,6 +286,7 @@ export class BwrapSandbox implements Sandbox {
     if (argv.length === 0) throw new SandboxError('invalid_sandbox_spec', 'empty command');
 
     project.lastActivity = Date.now();
+    const bwrap = await this.bwrapArgs(project, options);
     let dirs: CgroupDirs | undefined;
     if (project.dirs) {
       const n = ++this.execCounter;
@@ -263,14 +305,15 @@ export class BwrapSandbox implements Sandbox {
     const limitDir = project.hierarchical ? project.dirs?.memory : dirs?.memory;
     const failcntBefore = limitDir ? (await oomCounters(limitDir)).failcnt : 0;
 
-    const child: ResultPromise = execa('/bin/sh', ['-c', WRAPPER, 'sandbox', this.bwrapPath, ...(await this.bwrapArgs(project, options)), '--', ...argv], {
+    const child: ResultPromise = execa('/bin/sh', ['-c', WRAPPER, 'sandbox', this.bwrapPath, ...bwrap.args, '--', ...argv], {
       buffer: false,
       reject: false,
       extendEnv: false,
       // The command's variables reach it through bwrap's inherited environment, not its argv:
       // a model key on a command line would be readable by every host user (ps, /proc/*/cmdline).
       env: { ...BASE_ENV, ...options.env, DEVTEAM_CGROUP_PROCS: dirs ? procsFiles(dirs).join(' ') : '' },
-      stdin: 'ignore',
+      // The masks' empty content: one pipe per masked file, closed at once (bwrap reads to EOF).
+      stdio: ['ignore', 'pipe', 'pipe', ...Array.from({ length: bwrap.maskFds }, () => new Uint8Array())],
       detached: true,
       killSignal: 'SIGKILL',
     });
@@ -325,6 +368,15 @@ export class BwrapSandbox implements Sandbox {
       if (dirs) await removeCgroupTree(dirs).catch((error: unknown) => this.log?.warn({ err: error, name: project.name }, 'could not remove a command cgroup'));
       project.running.delete(running);
       project.lastActivity = Date.now();
+    }
+  }
+}
+
+/** The system directories and /etc are every sandbox's: a protected path there would be shown. */
+async function checkNotSystem(protectedPaths: readonly string[]): Promise<void> {
+  for (const path of protectedPaths) {
+    if (isSystemPath(await canonical(path))) {
+      throw new SandboxError('invalid_sandbox_spec', `${path} is under a system directory every local sandbox shows: move the data directory elsewhere`, { protectedPath: path });
     }
   }
 }
