@@ -30,7 +30,9 @@ ln -s usr/sbin "$root/sbin"
 for f in passwd group ld.so.cache nsswitch.conf; do
   if [ -e "/etc/$f" ]; then cp -L "/etc/$f" "$root/etc/$f"; fi
 done
-if [ -d /etc/ssl ]; then cp -rL /etc/ssl "$root/etc/ssl"; fi
+# Only the public CA certificates: /etc/ssl/private holds this host's TLS keys, never for an image.
+if [ -d /etc/ssl/certs ]; then mkdir -p "$root/etc/ssl" && cp -rL /etc/ssl/certs "$root/etc/ssl/certs"; fi
+if [ -f /etc/ssl/openssl.cnf ]; then cp -L /etc/ssl/openssl.cnf "$root/etc/ssl/openssl.cnf"; fi
 
 tar -C "$root" -c . | docker import - "$image" >/dev/null
 echo "built sandbox image $image"

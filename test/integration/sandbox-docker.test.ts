@@ -45,9 +45,9 @@ afterAll(async () => {
   expect(left.flat()).toEqual([]);
 }, 60_000);
 
-sandboxContract('docker', async () => {
+sandboxContract('docker', async (setup) => {
   const prefix = newPrefix();
-  const sandbox = makeSandbox(prefix);
+  const sandbox = new DockerSandbox({ docker, image: IMAGE, prefix, network: 'host', ...setup, binds: [...BINDS, ...(setup.binds ?? []).map((b) => `${b}:ro`)] });
   return {
     sandbox,
     tenant: `t${randomBytes(4).toString('hex')}`,

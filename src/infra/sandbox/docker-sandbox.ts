@@ -1,9 +1,11 @@
 // The `docker` sandbox driver: one long-lived, resource-limited container per (tenant, project),
-// with the project's checkout bound at /workspace and commands run in it via Docker exec.
+// with the project's checkout bound at /workspace and commands run in it via Docker exec. Of the
+// host it mounts only that checkout, the configured extra binds and the agent CLIs' installs.
 import { isAbsolute } from 'node:path';
 import Dockerode from 'dockerode';
 import type { Logger } from 'pino';
 import { readOomKills, runDockerExec, type ExecHandle } from './docker-exec.js';
+import { agentInstalls, checkBinds, checkWorkspace, type ReadOnlyBind } from './host-binds.js';
 import {
   SandboxError,
   WORKSPACE,
@@ -26,8 +28,18 @@ export interface DockerSandboxOptions {
   network?: string;
   /** Extra binds, e.g. '/usr:/usr:ro' for the minimal local image. */
   binds?: string[];
+  /**
+   * Directories of agent CLIs (DEVTEAM_AGENT_PATH), mounted read-only at their own path with the
+   * installs their symlinked entries resolve into. They cover whatever the image has there.
+   */
+  agentPaths?: string[];
+  /** Host paths no container may ever mount (the data directory, the repository caches). */
+  protectedPaths?: string[];
   log?: Logger;
 }
+
+/** How long the resolved agent installs are reused before the agent path is read again. */
+const AGENT_BINDS_TTL_MS = 30_000;
 
 const PING_TIMEOUT_MS = 5_000;
 const PIDS_LIMIT = 4096;
@@ -49,6 +61,9 @@ export class DockerSandbox implements Sandbox {
   private readonly prefix: string;
   private readonly network: string;
   private readonly binds: string[];
+  private readonly agentPaths: readonly string[];
+  private readonly protectedPaths: readonly string[];
+  private agents: { at: number; promise: Promise<string[]> } | undefined;
   private readonly log: Logger | undefined;
   private readonly tracked = new Map<string, Tracked>();
   private readonly locks = new Map<string, Promise<unknown>>();
@@ -59,19 +74,25 @@ export class DockerSandbox implements Sandbox {
     this.prefix = options.prefix ?? 'devteam';
     this.network = options.network ?? 'bridge';
     this.binds = options.binds ?? [];
+    this.agentPaths = options.agentPaths ?? [];
+    this.protectedPaths = options.protectedPaths ?? [];
     this.log = options.log;
   }
 
   async ensure(spec: SandboxSpec): Promise<EnsureResult> {
     const name = sandboxName(this.prefix, spec.tenant, spec.projectId);
     if (!isAbsolute(spec.workspace)) throw new SandboxError('invalid_sandbox_spec', 'workspace must be an absolute path', { field: 'workspace' });
+    // A ':' would end the host path of the bind and start its options.
+    if (spec.workspace.includes(':')) throw new SandboxError('invalid_sandbox_spec', 'workspace must not contain ":"', { field: 'workspace' });
     if (!(spec.limits.cpus > 0) || !(spec.limits.memoryMb > 0)) {
       throw new SandboxError('invalid_sandbox_spec', 'limits must be positive', { field: 'limits' });
     }
+    await checkWorkspace(spec.workspace, this.protectedPaths);
+    const extraBinds = await this.readOnlyBinds();
     return this.locked(name, async () => {
       await this.ping();
       const container = this.docker.getContainer(name);
-      const want = this.hostConfig(spec);
+      const want = this.hostConfig(spec, extraBinds);
       let info = await inspectOrNull(container);
       if (info && !this.matches(info, want)) {
         this.log?.info({ sandbox: name }, 'sandbox workspace or limits changed: recreating');
@@ -165,10 +186,38 @@ export class DockerSandbox implements Sandbox {
     }
   }
 
-  private hostConfig(spec: SandboxSpec): Dockerode.HostConfig {
+  /**
+   * The configured binds and the agent installs, checked never to mount a protected path; read
+   * again after AGENT_BINDS_TTL_MS (an agent update moves its files), which recreates containers
+   * whose mounts changed.
+   */
+  private readOnlyBinds(): Promise<string[]> {
+    const now = Date.now();
+    if (!this.agents || now - this.agents.at > AGENT_BINDS_TTL_MS) {
+      const promise = this.resolveBinds();
+      this.agents = { at: now, promise };
+      promise.catch(() => {
+        if (this.agents?.promise === promise) this.agents = undefined;
+      });
+    }
+    return this.agents.promise;
+  }
+
+  private async resolveBinds(): Promise<string[]> {
+    const installs = await agentInstalls(this.agentPaths);
+    // A mount cannot be a symlink: the real directory at the configured path (its absolute links work).
+    const agents = [...installs.binds, ...installs.aliases.map((a) => ({ host: a.target, inside: a.path }))];
+    // Named volumes (no leading /) are not host paths; `host:inside[:mode]` otherwise.
+    const configured: ReadOnlyBind[] = this.binds.filter((b) => b.startsWith('/')).map((b) => ({ host: b.split(':')[0]!, inside: b.split(':')[1] ?? '' }));
+    await checkBinds([...configured, ...agents], this.protectedPaths);
+    const mounted = new Set(this.binds.map((b) => b.split(':').slice(0, 2).join(':')));
+    return [...this.binds, ...agents.filter((b) => !mounted.has(`${b.host}:${b.inside}`)).map((b) => `${b.host}:${b.inside}:ro`)];
+  }
+
+  private hostConfig(spec: SandboxSpec, binds: readonly string[]): Dockerode.HostConfig {
     const memory = Math.round(spec.limits.memoryMb * 1024 * 1024);
     return {
-      Binds: [`${spec.workspace}:${WORKSPACE}`, ...this.binds],
+      Binds: [`${spec.workspace}:${WORKSPACE}`, ...binds],
       Memory: memory,
       // Equal to Memory: no swap to escape the limit through.
       MemorySwap: memory,
