@@ -112,6 +112,9 @@ export async function startRuntime(config: Config, roles: Roles, log: Logger, op
         image: config.sandboxImage,
         network: config.sandboxNetwork,
         binds: config.sandboxBinds,
+        agentPath: config.agentPath,
+        // The embedded database's files and every tenant's checkouts: never inside a sandbox.
+        protectedPaths: [resolve(config.dataDir), repoCacheRoot(config)],
         log,
       });
       if (sandbox) closers.push({ name: 'sandbox', close: () => sandbox.close() });

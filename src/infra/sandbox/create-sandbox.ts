@@ -10,6 +10,10 @@ export interface SandboxSettings {
   network: string;
   /** `host:inside[,…]`, mounted read-only (both drivers). */
   binds?: string;
+  /** DEVTEAM_AGENT_PATH: `:`-separated directories of agent CLIs, shown read-only with their installs. */
+  agentPath?: string;
+  /** Host paths no sandbox may ever show: the data directory and the repository caches. */
+  protectedPaths?: string[];
   prefix?: string;
   log?: Logger;
 }
@@ -17,17 +21,21 @@ export interface SandboxSettings {
 /** The configured driver, or null for "none" (commands run on the host without isolation). */
 export function createSandbox(settings: SandboxSettings): Sandbox | null {
   const prefix = settings.prefix ?? 'devteam';
+  const agentPaths = settings.agentPath ? settings.agentPath.split(':').filter(Boolean) : [];
+  const protectedPaths = settings.protectedPaths ?? [];
   switch (settings.driver) {
     case 'docker':
       return new DockerSandbox({
         image: settings.image,
         network: settings.network,
         binds: settings.binds ? settings.binds.split(',').map((b) => `${b}:ro`) : [],
+        agentPaths,
+        protectedPaths,
         prefix,
         log: settings.log,
       });
     case 'local':
-      return new BwrapSandbox({ prefix, log: settings.log, binds: settings.binds ? settings.binds.split(',') : [] });
+      return new BwrapSandbox({ prefix, log: settings.log, binds: settings.binds ? settings.binds.split(',') : [], agentPaths, protectedPaths });
     case 'none':
       return null;
   }
