@@ -44,7 +44,8 @@ const SEED_MARKER_TTL_MS = 60_000;
 // made one. Only EXTEND with that marker may seed, so a reservation made before the loss can never
 // seed after it. `floor_of` is what Redis still knows: the counter, or the last kept entry.
 const SEEDING = `
-local run = string.match(redis.call('INFO', 'server'), 'run_id:(%w+)')
+-- A server that does not report a run_id still gets the flush handling, not the restart detection.
+local run = string.match(redis.call('INFO', 'server'), 'run_id:(%w+)') or 'norunid'
 local function floor_of(cur)
   local floor = cur or 0
   local last = redis.call('XREVRANGE', KEYS[3], '+', '-', 'COUNT', 1)
