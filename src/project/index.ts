@@ -1,0 +1,26 @@
+// The domain's pure rules, shared by the edge (src/http) and the adapters (src/infra/repo): what a
+// tenant may name — branches, repository URLs, paths in the repository, secret variables — and
+// which strings the store can hold. No I/O here.
+export { branchNameProblem, isValidBranchName, MAX_BRANCH_NAME_BYTES } from './git-ref-name.js';
+export {
+  fileRemotePathProblem,
+  MAX_REPOSITORY_URL_LENGTH,
+  NO_FILE_REMOTES,
+  parseRepositoryUrl,
+  repositoryUrlProblem,
+  type FileRemotePolicy,
+  type ParsedRepositoryUrl,
+  type RepositoryUrl,
+} from './repository-url.js';
+export { MAX_REPO_PATH_LENGTH, repoPathProblem } from './repo-path.js';
+export {
+  findSecretPrefixClash,
+  isTenantSecretName,
+  readTenantSecret,
+  SECRET_NAME_PATTERN,
+  SECRET_NAMESPACE,
+  SecretRefError,
+  secretNamespaceValues,
+  tenantSecretPrefix,
+} from './secret-ref.js';
+export { findUnstorableText, TEXT_PROBLEM_MESSAGES, textProblem, type TextProblem, type UnstorableText } from './storable-text.js';
