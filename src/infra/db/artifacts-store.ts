@@ -2,8 +2,7 @@
 // size-capped beside the execution so it can be read back through the API after the run.
 import { z } from 'zod';
 import type { Sql } from './database.js';
-
-type Json = Parameters<Sql['json']>[0];
+import { jsonText } from './json-text.js';
 const PREPARED = { prepare: true } as const;
 
 export const ARTIFACT_KINDS = ['prompt', 'diff', 'agent-output', 'verify-output', 'files'] as const;
@@ -80,8 +79,8 @@ export class ArtifactsStore {
     const capped = capContent(a.content, this.options.maxBytes ?? DEFAULT_ARTIFACT_MAX_BYTES, KEEP[a.kind]);
     const rows = await this.sql.unsafe<ArtifactRecord[]>(
       `INSERT INTO artifacts (id, execution_id, task_id, attempt, kind, content, bytes_total, truncated, meta)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ${COLUMNS}`,
-      [crypto.randomUUID(), a.executionId, a.taskId, a.attempt, a.kind, capped.content, capped.bytesTotal, capped.truncated, this.sql.json(a.meta as Json)] as never[],
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text::jsonb) RETURNING ${COLUMNS}`,
+      [crypto.randomUUID(), a.executionId, a.taskId, a.attempt, a.kind, capped.content, capped.bytesTotal, capped.truncated, jsonText(a.meta)] as never[],
       PREPARED,
     );
     return rows[0]!;

@@ -3,6 +3,7 @@
 import postgres from 'postgres';
 import type { Logger } from 'pino';
 import { startEmbeddedPostgres } from './embedded-postgres.js';
+import { driverJsonSerializer } from './json-text.js';
 
 export type Sql = postgres.Sql<{}>;
 
@@ -37,8 +38,12 @@ export class DatabaseUnavailableError extends Error {
   }
 }
 
-/** Seconds; a server that does not accept within this fails the query instead of hanging it. */
-const CONNECT_TIMEOUT_S = 2;
+/**
+ * Seconds; a server that does not accept within this fails the query instead of hanging it. One
+ * second, like every store deadline of a request (src/http/store-call.ts): a request never waits
+ * longer on a database that is down, and the next query reconnects by itself once it is back.
+ */
+const CONNECT_TIMEOUT_S = 1;
 /** Seconds an unused pooled connection stays open. */
 const IDLE_TIMEOUT_S = 30;
 /**
@@ -56,12 +61,16 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
   const log = opts.log;
   const onnotice = (notice: postgres.Notice) =>
     log?.debug({ notice: notice.message, severity: notice.severity, sqlState: notice.code }, 'database notice');
+  // The stores pass JSON as text they serialized (json-text.ts); this only makes sure that a value
+  // reaching the driver's serializer anyway can never throw mid-write and desynchronise the connection.
+  const types = { json: { to: 114, from: [114, 3802], serialize: driverJsonSerializer, parse: (x: string) => JSON.parse(x) as unknown } };
 
   if (opts.url) {
     const sql = postgres(opts.url, {
       max: opts.max ?? 10,
       connect_timeout: CONNECT_TIMEOUT_S,
       idle_timeout: IDLE_TIMEOUT_S,
+      types,
       onnotice,
       connection: { application_name: 'devteam-runner' },
     });
@@ -83,6 +92,7 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
     // type fetch, and the server accepts only one connection at a time.
     idle_timeout: 0,
     max_lifetime: null,
+    types,
     onnotice,
     connection: { application_name: 'devteam-runner' },
   });

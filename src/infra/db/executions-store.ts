@@ -1,8 +1,7 @@
 // Projects and executions: the persisted project-actor snapshot written with compare-and-set on
 // `version` and fenced on the owner's epoch, its status projection, and the steps journal.
 import type { Sql } from './database.js';
-
-type Json = Parameters<Sql['json']>[0];
+import { jsonText } from './json-text.js';
 const PREPARED = { prepare: true } as const;
 
 export type ExecutionStatus = 'running' | 'paused' | 'stopping' | 'stopped' | 'completed' | 'failed';
@@ -48,19 +47,19 @@ export class ExecutionStoreError extends Error {
 const FINAL: ExecutionStatus[] = ['stopped', 'completed', 'failed'];
 
 // The snapshot and its projection, written together by the owner (save) and by control commands:
-// parameters $4…$14 in this order.
-const SNAPSHOT_SET = `snapshot = $4, version = e.version + 1, status = $5, phase = $6,
+// parameters $4…$14 in this order. JSON goes as text we serialized (json-text.ts), cast here.
+const SNAPSHOT_SET = `snapshot = $4::text::jsonb, version = e.version + 1, status = $5, phase = $6,
   current_task_id = $7, current_task_title = $8, progress_done = $9, progress_total = $10,
-  attempt = $11, last_error = $12, results = $13, updated_at = clock_timestamp(),
+  attempt = $11, last_error = $12, results = $13::text::jsonb, updated_at = clock_timestamp(),
   finished_at = CASE WHEN $5 = ANY($14::text[]) THEN COALESCE(e.finished_at, clock_timestamp()) ELSE NULL END`;
 
 /** status … results, in the column order of both the INSERT and SNAPSHOT_SET. */
 function projectionParams(p: Projection): unknown[] {
-  return [p.status, p.phase, p.currentTask?.id ?? null, p.currentTask?.title ?? null, p.progress.done, p.progress.total, p.attempt, p.lastError, p.results];
+  return [p.status, p.phase, p.currentTask?.id ?? null, p.currentTask?.title ?? null, p.progress.done, p.progress.total, p.attempt, p.lastError, jsonText(p.results)];
 }
 
 function snapshotParams(snapshot: unknown, p: Projection): unknown[] {
-  return [snapshot, ...projectionParams(p), FINAL];
+  return [jsonText(snapshot), ...projectionParams(p), FINAL];
 }
 
 const EXECUTION_COLUMNS = `id, tenant, project_id AS "projectId", event_id AS "eventId", machine_id AS "machineId",
@@ -143,16 +142,19 @@ export class ExecutionsStore {
    * runs inside the same transaction.
    */
   async create(execution: NewExecution, alsoInTransaction?: (tx: Sql) => Promise<void>): Promise<ExecutionRecord> {
+    // Serialized before the transaction starts: a value that cannot be is this call's error alone.
+    const config = jsonText(execution.config);
+    const snapshot = jsonText(execution.snapshot);
+    const projection = projectionParams(execution.projection);
     try {
       return await this.sql.begin(async (tx) => {
         await tx`
-          INSERT INTO projects (tenant, project_id, config) VALUES (${execution.tenant}, ${execution.projectId}, ${tx.json(execution.config as Json)})
+          INSERT INTO projects (tenant, project_id, config) VALUES (${execution.tenant}, ${execution.projectId}, ${config}::text::jsonb)
           ON CONFLICT (tenant, project_id) DO UPDATE SET config = EXCLUDED.config, updated_at = now()`;
-        const p = execution.projection;
         const rows = await tx.unsafe<ExecutionRow[]>(
           `INSERT INTO executions (id, tenant, project_id, event_id, machine_id, machine_version, snapshot, status, phase,
              current_task_id, current_task_title, progress_done, progress_total, attempt, last_error, results)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+           VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb, $8, $9, $10, $11, $12, $13, $14, $15, $16::text::jsonb)
            RETURNING ${EXECUTION_COLUMNS}`,
           [
             execution.id,
@@ -161,8 +163,8 @@ export class ExecutionsStore {
             execution.eventId,
             execution.machine.id,
             execution.machine.version,
-            execution.snapshot as never,
-            ...(projectionParams(p) as never[]),
+            snapshot,
+            ...(projection as never[]),
           ],
         );
         // E.g. the event that starts it: both exist or neither does.
@@ -194,7 +196,7 @@ export class ExecutionsStore {
    * epoch is still the project's. Returns the new version; throws `version_conflict` or `lease_lost`.
    */
   async save(write: { executionId: string; expectedVersion: number; epoch: number; snapshot: unknown; projection: Projection }): Promise<number> {
-    const p = write.projection;
+    const params = snapshotParams(write.snapshot, write.projection);
     const rows = await this.sql.unsafe<Array<{ version: number }>>(
       `UPDATE executions e
           SET owner_epoch = $3, ${SNAPSHOT_SET}
@@ -206,7 +208,7 @@ export class ExecutionsStore {
         write.executionId,
         write.expectedVersion,
         write.epoch,
-        ...snapshotParams(write.snapshot, p),
+        ...params,
       ] as never[],
       PREPARED,
     );
@@ -251,9 +253,10 @@ export class ExecutionsStore {
       const current = toRecord(rows[0]);
       const next = decide(current);
       if (!next) return { record: current, changed: false };
+      const params = snapshotParams(next.snapshot, next.projection);
       const updated = await tx.unsafe<ExecutionRow[]>(
         `UPDATE executions e SET owner_epoch = $3, ${SNAPSHOT_SET} WHERE e.id = $1 AND e.version = $2 RETURNING ${EXECUTION_COLUMNS}`,
-        [current.id, current.version, current.ownerEpoch, ...snapshotParams(next.snapshot, next.projection)] as never[],
+        [current.id, current.version, current.ownerEpoch, ...params] as never[],
       );
       return { record: toRecord(updated[0]!), changed: true };
     });
@@ -328,10 +331,11 @@ export class ExecutionsStore {
   }
 
   async stepFinished(executionId: string, key: string, outcome: { ok: true; output: unknown } | { ok: false; error: string }): Promise<void> {
+    const output = outcome.ok ? jsonText(outcome.output ?? null) : null;
     await this.sql`
       UPDATE execution_steps
          SET status = ${outcome.ok ? 'succeeded' : 'failed'},
-             output = ${outcome.ok ? this.sql.json((outcome.output ?? null) as Json) : null},
+             output = ${output}::text::jsonb,
              error = ${outcome.ok ? null : outcome.error},
              finished_at = now()
        WHERE execution_id = ${executionId} AND idempotency_key = ${key}`;
