@@ -1,6 +1,8 @@
 // The service configuration: one zod schema, read from the environment and overridden by CLI
 // flags; every setting is listed once in SETTINGS, which drives both the env names and the flags.
+import { posix } from 'node:path';
 import { z } from 'zod';
+import { findSecretPrefixClash } from './project/index.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
@@ -15,6 +17,9 @@ const url = (protocols: string[]) =>
     },
     { message: `invalid URL (expected ${protocols.map((p) => p.replace(':', '://')).join(' or ')}…)` },
   );
+
+/** The tenant of local single-user mode (no DEVTEAM_API_KEYS); reserved, so no API key can name it. */
+export const LOCAL_TENANT = 'local';
 
 /** Each setting: its env name, its CLI flag, what it means, and its schema (with the default). */
 export const SETTINGS = {
@@ -46,7 +51,39 @@ export const SETTINGS = {
     schema: z
       .string()
       .regex(/^[A-Za-z0-9_-]+:[^,:\s]{16,}(,[A-Za-z0-9_-]+:[^,:\s]{16,})*$/, 'expected tenant:key[,tenant:key…] with keys of 16+ characters')
+      .superRefine((value, ctx) => {
+        const tenants = [...parseApiKeys(value).values()];
+        if (tenants.includes(LOCAL_TENANT)) {
+          ctx.addIssue({ code: 'custom', message: `the tenant "${LOCAL_TENANT}" is reserved for single-user mode (events recorded before tenants were, belong to it): name the tenant otherwise` });
+        }
+        // Tenant secret namespaces (DEVTEAM_SECRET_<TENANT>__) must not overlap: see src/project/secret-ref.ts.
+        const clash = findSecretPrefixClash(tenants);
+        if (clash) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `tenants "${clash.tenant}" and "${clash.other}" have overlapping secret namespaces (${clash.prefix}… and ${clash.otherPrefix}…), so one could name the other's secrets: rename one of them`,
+          });
+        }
+      })
       .optional(),
+  },
+  fileRemoteRoots: {
+    env: 'DEVTEAM_FILE_REMOTE_ROOTS',
+    flag: '--file-remote-roots <dirs>',
+    doc: 'absolute directories (comma-separated) under which projects may use file:// remotes; absent → file remotes are refused',
+    schema: z
+      .string()
+      .superRefine((value, ctx) => {
+        for (const dir of value.split(',')) {
+          if (!/^\/[\x21-\x7e]*$/.test(dir) || dir.split('/').some((part) => part === '..')) {
+            ctx.addIssue({ code: 'custom', message: `"${dir.slice(0, 200)}" is not an absolute directory (printable ASCII, no spaces, no "..")` });
+          } else if (posix.normalize(dir) === '/') {
+            ctx.addIssue({ code: 'custom', message: '"/" would open every directory of this host: name the directories that hold the remotes' });
+          }
+        }
+      })
+      .transform((value) => value.split(',').map((dir) => posix.normalize(dir).replace(/(.)\/$/, '$1')))
+      .default([]),
   },
   sandbox: { env: 'DEVTEAM_SANDBOX', flag: '--sandbox <driver>', doc: 'docker, local (bubblewrap) or none', schema: z.enum(['docker', 'local', 'none']).default('local') },
   sandboxImage: {

@@ -1,8 +1,9 @@
 // Bearer API keys per tenant. With no keys configured the service runs in local single-user mode
 // (said at start-up) and every caller is the tenant "local".
+import { LOCAL_TENANT } from '../config.js';
 import { ApiError } from './errors.js';
 
-export const LOCAL_TENANT = 'local';
+export { LOCAL_TENANT };
 
 export function authenticate(authorization: string, apiKeys: ReadonlyMap<string, string>): string {
   if (apiKeys.size === 0) return LOCAL_TENANT;

@@ -1,5 +1,6 @@
-// POST /events: validate, commit the event row, enqueue its job, reply 202. GET /events/:id reads
-// the row back. The row is the truth: when the enqueue fails the outbox dispatches it later.
+// POST /events: validate, commit the event row (owned by the caller's tenant), enqueue its job,
+// reply 202. GET /events/:id reads the row back, for its tenant only. The row is the truth: when
+// the enqueue fails the outbox dispatches it later.
 import type { TemplatedApp } from 'uWebSockets.js';
 import type { EventsStore } from '../infra/db/index.js';
 import type { Logger } from '../infra/log.js';
@@ -41,9 +42,10 @@ export function registerEventRoutes(app: TemplatedApp, deps: EventRoutesDeps, in
     const authorization = req.getHeader('authorization');
     const id = req.getParameter(0) ?? '';
     void (async () => {
-      authenticate(authorization, deps.apiKeys);
-      if (!uuidSchema.safeParse(id).success) throw new ApiError('invalid_id', `event id must be a UUID, got "${id.slice(0, 64)}"`);
-      const row = await storeCall(() => deps.events.get(id));
+      const tenant = authenticate(authorization, deps.apiKeys);
+      if (!uuidSchema.safeParse(id).success) throw new ApiError('invalid_id', 'event id must be a UUID');
+      // Another tenant's event is indistinguishable from an unknown one: 404, not 403.
+      const row = await storeCall(() => deps.events.getForTenant(tenant, id));
       if (!row) throw new ApiError('not_found', `no event ${id}`);
       exchange.json(200, row);
     })().catch((error) => replyError(exchange, error, deps.log));
@@ -68,7 +70,7 @@ async function acceptEvent(
   const log = deps.log.child({ eventId, correlationId, projectId: body.projectId, type: body.type, tenant });
 
   await storeCall(() =>
-    deps.events.insert({ id: eventId, type: body.type, projectId: body.projectId, correlationId, payload: body.payload }),
+    deps.events.insert({ id: eventId, tenant, type: body.type, projectId: body.projectId, correlationId, payload: body.payload }),
   );
 
   const enqueued = await dispatchCommitted(

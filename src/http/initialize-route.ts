@@ -98,7 +98,7 @@ async function initialize(
           snapshot: projectMachine.getPersistedSnapshot(initial),
           projection: projectionOf(initial),
         },
-        (tx) => deps.events.insert({ id: eventId, type: DEVTEAM_AUTOMATION, projectId: body.projectId, correlationId, payload: { executionId, tenant } }, tx),
+        (tx) => deps.events.insert({ id: eventId, tenant, type: DEVTEAM_AUTOMATION, projectId: body.projectId, correlationId, payload: { executionId, tenant } }, tx),
       ).catch((error: unknown) => {
         // An answer, not an outage: mapped before storeCall would call it store_unavailable.
         if (error instanceof ExecutionStoreError && error.code === 'project_running') {

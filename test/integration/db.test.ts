@@ -291,14 +291,34 @@ describe.each([realPostgres(), embedded()])('migrations on $name', (backend) => 
     await migrate(sql);
     const id = randomUUID();
 
-    await sql`insert into events (id, type, project_id, correlation_id, payload)
-              values (${id}, 'DEVTEAM_AUTOMATION', 'acme-web', 'corr-1', ${sql.json({ a: 1 })})`;
+    await sql`insert into events (id, tenant, type, project_id, correlation_id, payload)
+              values (${id}, 'acme', 'DEVTEAM_AUTOMATION', 'acme-web', 'corr-1', ${sql.json({ a: 1 })})`;
     const [row] = await sql`select * from events where id = ${id}`;
-    expect(row).toMatchObject({ status: 'received', attempts: 0, payload: { a: 1 }, task_context: null });
+    expect(row).toMatchObject({ tenant: 'acme', status: 'received', attempts: 0, payload: { a: 1 }, task_context: null });
     expect(row?.created_at).toBeInstanceOf(Date);
 
     const error = await caught(sql`update events set status = 'lost' where id = ${id}`);
     expect(error).toMatchObject({ code: '23514' });
+    // A row written by hand without a tenant belongs to "local" (reserved: no API key tenant can read it).
+    const ownerless = randomUUID();
+    await sql`insert into events (id, type, project_id, correlation_id, payload) values (${ownerless}, 'X', 'p', 'c', '{}')`;
+    expect(await sql`select tenant from events where id = ${ownerless}`).toEqual([{ tenant: 'local' }]);
+    expect(await caught(sql`update events set tenant = null where id = ${ownerless}`)).toMatchObject({ code: '23502' });
+  });
+
+  it('004 gives existing events a tenant: the execution they started, else "local"', async () => {
+    await migrate(sql, { to: 3 });
+    const [started, plain] = [randomUUID(), randomUUID()];
+    await sql`insert into events (id, type, project_id, correlation_id, payload) values (${started}, 'DEVTEAM_AUTOMATION', 'web', 'c1', ${sql.json({ tenant: 'forged' })})`;
+    await sql`insert into events (id, type, project_id, correlation_id, payload) values (${plain}, 'X', 'web', 'c2', ${sql.json({ tenant: 'acme' })})`;
+    await sql`insert into projects (tenant, project_id, config) values ('acme', 'web', '{}')`;
+    await sql`insert into executions (id, tenant, project_id, event_id, machine_id, machine_version, snapshot, status)
+              values (${randomUUID()}, 'acme', 'web', ${started}, 'm', 1, '{}', 'running')`;
+
+    expect((await migrate(sql, { to: 4 })).applied).toEqual(['004_events_tenant']);
+    const rows = await sql`select id, tenant from events order by correlation_id`;
+    // From the execution the server recorded, never from the payload.
+    expect(rows.map((r) => r.tenant)).toEqual(['acme', 'local']);
   });
 
   it('ping resolves while the database is up', async () => {

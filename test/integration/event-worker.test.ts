@@ -31,7 +31,7 @@ describe('event worker', () => {
 
   async function newEvent(type: string, payload: Record<string, unknown> = {}): Promise<QueueJob<EventJob>> {
     const eventId = crypto.randomUUID();
-    await events.insert({ id: eventId, type, projectId: 'p1', correlationId: `c-${eventId}`, payload });
+    await events.insert({ id: eventId, tenant: 'local', type, projectId: 'p1', correlationId: `c-${eventId}`, payload });
     return { id: eventId, attempt: 1, enqueuedAt: Date.now(), data: { eventId, type, projectId: 'p1', correlationId: `c-${eventId}` } };
   }
 

@@ -1,11 +1,14 @@
 // The events table: insert on POST /events, then status transitions guarded in SQL so that a
-// duplicate or late delivery of the same job can never process an event twice.
+// duplicate or late delivery of the same job can never process an event twice. Every event belongs
+// to the tenant that sent it; reads for a caller are scoped to it.
 import type { Sql } from './database.js';
+import { jsonText } from './json-text.js';
 
 export type EventStatus = 'received' | 'processing' | 'processed' | 'failed';
 
 export interface EventRow {
   id: string;
+  tenant: string;
   type: string;
   projectId: string;
   correlationId: string;
@@ -23,6 +26,8 @@ export interface EventRow {
 
 export interface NewEvent {
   id: string;
+  /** Who sent it (the authenticated caller); never taken from the payload. */
+  tenant: string;
   type: string;
   projectId: string;
   correlationId: string;
@@ -42,12 +47,10 @@ export interface Redeliverable {
   correlationId: string;
 }
 
-const COLUMNS = `id, type, project_id AS "projectId", correlation_id AS "correlationId", payload,
+const COLUMNS = `id, tenant, type, project_id AS "projectId", correlation_id AS "correlationId", payload,
   task_context AS "taskContext", status, attempts, error, created_at AS "createdAt",
   dispatched_at AS "dispatchedAt", started_at AS "startedAt", processed_at AS "processedAt",
   queue_latency_ms AS "queueLatencyMs"`;
-
-type Json = Parameters<Sql['json']>[0];
 
 // Text queries are parsed on every call unless prepared; these run once per event.
 const PREPARED = { prepare: true } as const;
@@ -61,13 +64,22 @@ export class EventsStore {
 
   /** Inserts a received event; pass `tx` to make it part of a caller's transaction. */
   async insert(event: NewEvent, tx: Sql = this.sql): Promise<void> {
+    if (typeof event.tenant !== 'string' || event.tenant === '') throw new TypeError('an event needs the tenant that sent it');
+    const payload = jsonText(event.payload);
     await tx`
-      INSERT INTO events (id, type, project_id, correlation_id, payload)
-      VALUES (${event.id}, ${event.type}, ${event.projectId}, ${event.correlationId}, ${tx.json(event.payload as Json)})`;
+      INSERT INTO events (id, tenant, type, project_id, correlation_id, payload)
+      VALUES (${event.id}, ${event.tenant}, ${event.type}, ${event.projectId}, ${event.correlationId}, ${payload}::text::jsonb)`;
   }
 
+  /** Any tenant's event: for the runner itself (workers, outbox), never for answering a caller. */
   async get(id: string): Promise<EventRow | null> {
     const rows = await this.sql.unsafe<EventRow[]>(`SELECT ${COLUMNS} FROM events WHERE id = $1`, [id], PREPARED);
+    return rows[0] ?? null;
+  }
+
+  /** The tenant's event; null for another tenant's, exactly as for an unknown id. */
+  async getForTenant(tenant: string, id: string): Promise<EventRow | null> {
+    const rows = await this.sql.unsafe<EventRow[]>(`SELECT ${COLUMNS} FROM events WHERE id = $1 AND tenant = $2`, [id, tenant], PREPARED);
     return rows[0] ?? null;
   }
 
@@ -98,8 +110,9 @@ export class EventsStore {
 
   /** Writes the task_context while the claim is still held; false when the claim was lost. */
   async saveTaskContext(event: ClaimedEvent, taskContext: Record<string, unknown>): Promise<boolean> {
+    const context = jsonText(taskContext);
     const rows = await this.sql`
-      UPDATE events SET task_context = ${this.sql.json(taskContext as Json)}
+      UPDATE events SET task_context = ${context}::text::jsonb
        WHERE id = ${event.id} AND status = 'processing' AND attempts = ${event.claim}
       RETURNING id`;
     return rows.length === 1;
