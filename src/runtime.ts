@@ -189,6 +189,8 @@ export async function startRuntime(config: Config, roles: Roles, log: Logger, op
           log,
           bodyLimit: config.bodyLimit,
           apiKeys: parseApiKeys(config.apiKeys),
+          // file:// remotes: only inside the operator's roots, never the data dir or the repository caches.
+          fileRemotes: { roots: config.fileRemoteRoots, forbidden: [resolve(config.dataDir), repoCacheRoot(config)] },
           readiness: [
             { name: 'database', check: () => db.ping() },
             { name: 'queue', check: () => queue.ping() },

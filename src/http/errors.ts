@@ -51,14 +51,33 @@ export interface ErrorBody {
   error: { code: ErrorCode; message: string; details?: unknown };
 }
 
+export interface FieldIssue {
+  field: string;
+  message: string;
+}
+
+/**
+ * A field as clients name it: keys and indices joined with ".", `(body)` for the whole body. A key
+ * that is itself unprintable (U+0000, a lone surrogate) is shown as its JSON string literal.
+ */
+export function fieldName(path: ReadonlyArray<PropertyKey>): string {
+  if (path.length === 0) return '(body)';
+  return path
+    .map((part) => {
+      const text = String(part);
+      return /^[\x20-\x7e]*$/.test(text) ? text : JSON.stringify(text);
+    })
+    .join('.');
+}
+
+/** 422 `validation_failed` listing each field: "repository.url: must not…; tasks.path: …". */
+export function validationFailed(details: FieldIssue[]): ApiError {
+  return new ApiError('validation_failed', details.map((d) => `${d.field}: ${d.message}`).join('; '), details);
+}
+
 /** Field-level messages from a zod error: "projectId: Invalid input: expected string, received undefined". */
 export function validationError(error: ZodError): ApiError {
-  const details = error.issues.map((issue) => ({
-    field: issue.path.length ? issue.path.join('.') : '(body)',
-    message: issue.message,
-  }));
-  const message = details.map((d) => `${d.field}: ${d.message}`).join('; ');
-  return new ApiError('validation_failed', message, details);
+  return validationFailed(error.issues.map((issue) => ({ field: fieldName(issue.path), message: issue.message })));
 }
 
 /** Anything thrown by a handler becomes an error body; unknown errors never leak their message or stack. */

@@ -46,6 +46,7 @@ export class Exchange {
   done = false;
 
   private readonly started = performance.now();
+  private abortListeners: Array<() => void> = [];
 
   constructor(
     readonly res: HttpResponse,
@@ -57,7 +58,14 @@ export class Exchange {
     res.onAborted(() => {
       this.aborted = true;
       this.finish();
+      for (const listener of this.abortListeners.splice(0)) listener();
     });
+  }
+
+  /** Runs `listener` when the client goes away before the reply (uWS allows one onAborted: this shares it). */
+  onAbort(listener: () => void): void {
+    if (this.aborted) listener();
+    else this.abortListeners.push(listener);
   }
 
   private finish(): void {
@@ -66,8 +74,12 @@ export class Exchange {
     this.inFlight?.settle();
   }
 
-  /** Serializes and sends; a no-op when the client went away or a reply was already sent. */
+  /**
+   * Serializes and sends; a no-op when the client went away or a reply was already sent. A body
+   * that cannot be serialized throws before anything is written, so the caller can still reply.
+   */
   json(status: number, body: unknown, headers?: Record<string, string>, closeConnection = false): void {
+    if (this.aborted || this.done) return;
     this.sendRaw(status, JSON.stringify(body), headers, closeConnection);
   }
 
@@ -75,11 +87,20 @@ export class Exchange {
     if (this.aborted || this.done) return;
     this.finish();
     this.inFlight?.observe?.(this.route, status, (performance.now() - this.started) / 1000);
-    this.res.cork(() => {
-      this.res.writeStatus(STATUS_LINE[status] ?? String(status));
-      if (!headers?.['content-type']) this.res.writeHeader('content-type', 'application/json');
-      if (headers) for (const key in headers) this.res.writeHeader(key, headers[key]!);
-      this.res.end(payload, closeConnection);
-    });
+    try {
+      this.res.cork(() => {
+        this.res.writeStatus(STATUS_LINE[status] ?? String(status));
+        if (!headers?.['content-type']) this.res.writeHeader('content-type', 'application/json');
+        if (headers) for (const key in headers) this.res.writeHeader(key, headers[key]!);
+        this.res.end(payload, closeConnection);
+      });
+    } catch {
+      // Half a reply cannot be taken back: cut the connection rather than leave the client waiting.
+      try {
+        this.res.close();
+      } catch {
+        // already closed
+      }
+    }
   }
 }

@@ -1,42 +1,41 @@
 // The body of POST /api/devteam/automation/initialize: what a user may configure for a project.
-// Secrets are only ever named (tokenEnv), never sent: the body is stored as the project's config.
+// Secrets are only ever named (tokenEnv, keyEnv), never sent: the body is stored as the project's
+// config. The schema holds the rules that do not depend on who asks; initializePolicyIssues adds
+// the ones that do (the tenant's secret namespace, the operator's file remote roots).
 import { z } from 'zod';
+import {
+  branchNameProblem,
+  isTenantSecretName,
+  NO_FILE_REMOTES,
+  parseRepositoryUrl,
+  repoPathProblem,
+  repositoryUrlProblem,
+  SECRET_NAME_PATTERN,
+  tenantSecretPrefix,
+  type FileRemotePolicy,
+} from '../project/index.js';
+import type { FieldIssue } from './errors.js';
 import { projectIdSchema } from './schemas.js';
 
-const envName = z.string().regex(/^[A-Z_][A-Z0-9_]{0,127}$/, 'an environment variable name (A-Z, 0-9, _)');
+/** A rule of src/project (a function returning why a value is refused, or null) as a zod check. */
+const ruled = (problem: (value: string) => string | null) =>
+  z.string().superRefine((value, ctx) => {
+    const why = problem(value);
+    if (why) ctx.addIssue({ code: 'custom', message: why });
+  });
 
-const gitUrl = z
-  .string()
-  .max(2048)
-  .refine((value) => {
-    try {
-      const url = new URL(value);
-      return ['https:', 'http:', 'ssh:', 'file:', 'git:'].includes(url.protocol);
-    } catch {
-      return false;
-    }
-  }, 'a git URL (https://, http://, ssh://, git:// or file://)')
-  .refine((value) => {
-    try {
-      const url = new URL(value);
-      return url.username === '' && url.password === '';
-    } catch {
-      return true;
-    }
-  }, 'must not contain credentials: name a token with credentials.tokenEnv instead');
+const envName = z.string().regex(SECRET_NAME_PATTERN, 'an environment variable name (A-Z, 0-9, _)');
+
+// Syntax only here; whether a file remote is allowed depends on the operator (initializePolicyIssues).
+const gitUrl = ruled((value) => {
+  const parsed = parseRepositoryUrl(value);
+  return parsed.ok ? null : parsed.problem;
+});
 
 // Git refuses such names anyway; refusing them here gives a clear 422 instead of a failed clone.
-const branchName = z
-  .string()
-  .min(1)
-  .max(200)
-  .regex(/^(?!-)(?!.*\.\.)(?!.*\/\/)(?!.*@\{)[A-Za-z0-9._/-]+(?<![./])$/, 'a valid git branch name');
+const branchName = ruled(branchNameProblem);
 
-const repoRelativePath = z
-  .string()
-  .min(1)
-  .max(512)
-  .refine((p) => !p.startsWith('/') && !p.includes('\\') && !p.split('/').includes('..'), 'a path inside the repository (no leading /, no ..)');
+const repoRelativePath = ruled(repoPathProblem);
 
 const argv = z.array(z.string().max(4096)).min(1).max(64);
 
@@ -85,3 +84,27 @@ export const initializeBodySchema = z
   });
 
 export type InitializeBody = z.infer<typeof initializeBodySchema>;
+
+export interface InitializePolicy {
+  /** The authenticated caller: secret references must be in its namespace. */
+  tenant: string;
+  /** Where file remotes may live (none unless the operator set DEVTEAM_FILE_REMOTE_ROOTS). */
+  fileRemotes?: FileRemotePolicy;
+}
+
+/** What this tenant may not configure, field by field (empty: the body is allowed). */
+export function initializePolicyIssues(body: InitializeBody, policy: InitializePolicy): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  const urlProblem = repositoryUrlProblem(body.repository.url, policy.fileRemotes ?? NO_FILE_REMOTES);
+  if (urlProblem) issues.push({ field: 'repository.url', message: urlProblem });
+  const secrets: Array<[string, string | undefined]> = [
+    ['repository.credentials.tokenEnv', body.repository.credentials?.tokenEnv],
+    ['agent.keyEnv', body.agent.keyEnv],
+  ];
+  for (const [field, name] of secrets) {
+    if (name !== undefined && !isTenantSecretName(policy.tenant, name)) {
+      issues.push({ field, message: `must name a variable of your secret namespace, ${tenantSecretPrefix(policy.tenant)}<NAME> (tenant "${policy.tenant}")` });
+    }
+  }
+  return issues;
+}

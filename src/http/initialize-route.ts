@@ -8,14 +8,16 @@ import { DEVTEAM_AUTOMATION, type EventQueue } from '../actors/index.js';
 import { ExecutionStoreError, type EventsStore, type ExecutionsStore } from '../infra/db/index.js';
 import type { Kv } from '../infra/kv/index.js';
 import type { Logger } from '../infra/log.js';
+import type { FileRemotePolicy } from '../project/index.js';
 import { PROJECT_MACHINE_ID, PROJECT_MACHINE_VERSION, projectionOf, projectMachine } from '../machines/index.js';
 import { authenticate } from './auth.js';
 import { checkBodyHeaders, readJsonBody } from './body.js';
 import { AUTOMATION_PATH } from './control-routes.js';
+import { afterCommit } from './after-commit.js';
 import { dispatchCommitted } from './dispatch-event.js';
-import { ApiError, validationError } from './errors.js';
+import { ApiError, validationError, validationFailed } from './errors.js';
 import { Exchange, type InFlight } from './exchange.js';
-import { initializeBodySchema, type InitializeBody } from './initialize-body.js';
+import { initializeBodySchema, initializePolicyIssues, type InitializeBody } from './initialize-body.js';
 import { replyError } from './reply-error.js';
 import { correlationIdSchema } from './schemas.js';
 import { storeCall } from './store-call.js';
@@ -35,6 +37,8 @@ export interface InitializeRouteDeps {
   apiKeys: ReadonlyMap<string, string>;
   enqueueTimeoutMs?: number;
   statusCache: StatusCache;
+  /** Where file:// remotes may live (DEVTEAM_FILE_REMOTE_ROOTS); absent → file remotes are refused. */
+  fileRemotes?: FileRemotePolicy;
   /** Wakes a worker to drive the new execution at once (otherwise its next poll finds it). */
   notifyExecution?: (notice: { executionId: string; status: string }) => Promise<void>;
 }
@@ -75,6 +79,8 @@ async function initialize(
   const parsed = initializeBodySchema.safeParse(raw);
   if (!parsed.success) throw validationError(parsed.error);
   const body = parsed.data;
+  const refused = initializePolicyIssues(body, { tenant, fileRemotes: deps.fileRemotes });
+  if (refused.length > 0) throw validationFailed(refused);
 
   const executionId = crypto.randomUUID();
   const eventId = crypto.randomUUID();
@@ -114,7 +120,8 @@ async function initialize(
   }
   deps.statusCache.invalidate(tenant, body.projectId);
   const enqueued = await dispatchCommitted(deps.queue, { eventId, type: DEVTEAM_AUTOMATION, projectId: body.projectId, correlationId }, log, deps.enqueueTimeoutMs);
-  await deps.notifyExecution?.({ executionId, status: 'running' }).catch((err) => log.warn({ err }, 'could not wake a worker; the next poll finds the execution'));
+  const notify = deps.notifyExecution;
+  if (notify) await afterCommit(() => notify({ executionId, status: 'running' }), 'wake a worker (its next poll finds the execution)', log);
   log.info({ enqueued, agent: body.agent.preset }, 'automation initialized');
   const location = statusLocation(body.projectId);
   exchange.json(202, { executionId, eventId, projectId: body.projectId, correlationId, status: 'running' }, { location, 'x-correlation-id': correlationId });

@@ -46,7 +46,7 @@ describe('POST /api/devteam/automation/initialize', () => {
 
   const body = (projectId: string, over: Record<string, unknown> = {}) => ({
     projectId,
-    repository: { url: 'https://git.example.com/acme/web.git', credentials: { tokenEnv: 'ACME_GIT_TOKEN' } },
+    repository: { url: 'https://git.example.com/acme/web.git', credentials: { tokenEnv: 'DEVTEAM_SECRET_ACME__GIT_TOKEN' } },
     ...over,
   });
   const init = (payload: unknown, headers: Record<string, string> = {}, key = ACME) =>
@@ -67,7 +67,7 @@ describe('POST /api/devteam/automation/initialize', () => {
     const [event] = await sql`SELECT type, project_id, payload FROM events WHERE id = ${reply.eventId}`;
     expect(event).toMatchObject({ type: 'DEVTEAM_AUTOMATION', project_id: 'web', payload: { executionId: reply.executionId, tenant: 'acme' } });
     const [project] = await sql`SELECT config FROM projects WHERE tenant = 'acme' AND project_id = 'web'`;
-    expect(project!.config).toMatchObject({ repository: { credentials: { tokenEnv: 'ACME_GIT_TOKEN' } }, agent: { preset: 'aider' } });
+    expect(project!.config).toMatchObject({ repository: { credentials: { tokenEnv: 'DEVTEAM_SECRET_ACME__GIT_TOKEN' } }, agent: { preset: 'aider' } });
   });
 
   it('refuses a second initialize of a running project with 409, and another tenant may use the same id', async () => {
@@ -75,7 +75,8 @@ describe('POST /api/devteam/automation/initialize', () => {
     const again = await init(body('busy'));
     expect(again.status).toBe(409);
     expect(((await again.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: 'conflict', message: expect.stringContaining('already has a live execution') });
-    expect((await init(body('busy'), {}, BETA)).status).toBe(202);
+    const betaBody = body('busy', { repository: { url: 'https://git.example.com/beta/web.git', credentials: { tokenEnv: 'DEVTEAM_SECRET_BETA__GIT_TOKEN' } } });
+    expect((await init(betaBody, {}, BETA)).status).toBe(202);
   });
 
   it('answers a repeated Idempotency-Key with 409 and the Location of the original execution', async () => {

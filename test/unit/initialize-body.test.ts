@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { initializeBodySchema } from '../../src/http/initialize-body.js';
+import { initializeBodySchema, initializePolicyIssues } from '../../src/http/initialize-body.js';
 
 const fields = (body: unknown) => {
   const r = initializeBodySchema.safeParse(body);
@@ -23,7 +23,7 @@ describe('initialize body', () => {
     expect(
       fields({
         projectId: 'acme-web',
-        repository: { url: 'https://git.example.com/acme/web.git', branch: 'main', credentials: { tokenEnv: 'ACME_GIT_TOKEN' } },
+        repository: { url: 'https://git.example.com/acme/web.git', branch: 'main', credentials: { tokenEnv: 'DEVTEAM_SECRET_ACME__GIT_TOKEN' } },
         tasks: { path: 'ai_docs/tasks/task_list.md' },
         agent: { preset: 'claude-code', model: 'sonnet', args: ['--verbose'], timeoutSec: 900 },
         verify: { commands: [['npm', 'ci'], ['npm', 'run', 'build']], timeoutSec: 600 },
@@ -45,5 +45,33 @@ describe('initialize body', () => {
     expect(fields({ projectId: 'p', repository: { url: 'file:///srv/x.git' }, verify: { commands: [[]] } })).toEqual(['verify.commands.0']);
     expect(fields({ projectId: 'p', repository: { url: 'file:///srv/x.git' }, limits: { memoryMb: 1 } })).toEqual(['limits.memoryMb']);
     expect(fields({ projectId: 'p', repository: { url: 'file:///srv/x.git' }, surprise: true })).toEqual(['']);
+  });
+
+  it('names the field of a branch, path or URL that git or the store would refuse', () => {
+    expect(fields({ projectId: 'p', repository: { url: 'https://h/x.git', branch: 'x.lock' } })).toEqual(['repository.branch']);
+    expect(fields({ projectId: 'p', repository: { url: 'https://h/x.git', branch: '-x' } })).toEqual(['repository.branch']);
+    expect(fields({ projectId: 'p', repository: { url: 'ext::sh -c x' } })).toEqual(['repository.url']);
+    expect(fields({ projectId: 'p', repository: { url: 'https://h/x.git' }, tasks: { path: 'docs/-x.md' } })).toEqual(['tasks.path']);
+    expect(fields({ projectId: 'p', repository: { url: 'https://h/x.git', credentials: { tokenEnv: 'lower' } } })).toEqual(['repository.credentials.tokenEnv']);
+  });
+});
+
+describe('initialize policy (who asks, what the operator allows)', () => {
+  const body = (over: Record<string, unknown> = {}, repository: Record<string, unknown> = {}) =>
+    initializeBodySchema.parse({ projectId: 'p', ...over, repository: { url: 'https://git.example.com/x.git', ...repository } });
+
+  it("allows secret references only in the caller's namespace, naming the field and the prefix", () => {
+    expect(initializePolicyIssues(body({ agent: { keyEnv: 'DEVTEAM_SECRET_ACME_EU__MODEL' } }, { credentials: { tokenEnv: 'DEVTEAM_SECRET_ACME_EU__GIT' } }), { tenant: 'acme-eu' })).toEqual([]);
+    const issues = initializePolicyIssues(body({ agent: { keyEnv: 'ANTHROPIC_API_KEY' } }, { credentials: { tokenEnv: 'DEVTEAM_API_KEYS' } }), { tenant: 'acme-eu' });
+    expect(issues.map((i) => i.field)).toEqual(['repository.credentials.tokenEnv', 'agent.keyEnv']);
+    expect(issues[0]!.message).toContain('DEVTEAM_SECRET_ACME_EU__');
+    expect(initializePolicyIssues(body({}, { credentials: { tokenEnv: 'DEVTEAM_SECRET_ACME__GIT' } }), { tenant: 'beta' })).toHaveLength(1);
+  });
+
+  it('allows file remotes only inside the roots the operator opened', () => {
+    const file = body({}, { url: 'file:///srv/git/x.git' });
+    expect(initializePolicyIssues(file, { tenant: 'acme' })).toEqual([{ field: 'repository.url', message: expect.stringContaining('DEVTEAM_FILE_REMOTE_ROOTS') }]);
+    expect(initializePolicyIssues(file, { tenant: 'acme', fileRemotes: { roots: ['/srv/git'], forbidden: ['/srv/git/data'] } })).toEqual([]);
+    expect(initializePolicyIssues(body({}, { url: 'file:///srv/git/data/x' }), { tenant: 'acme', fileRemotes: { roots: ['/srv/git'], forbidden: ['/srv/git/data'] } })).toHaveLength(1);
   });
 });
