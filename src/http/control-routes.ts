@@ -13,6 +13,7 @@ import { projectIdFromPath } from './project-id.js';
 import { replyError } from './reply-error.js';
 import { correlationIdSchema } from './schemas.js';
 import { storeCall } from './store-call.js';
+import { afterCommit } from './after-commit.js';
 import type { StatusCache } from './status-cache.js';
 import type { FrameLog } from '../infra/frames/index.js';
 
@@ -90,14 +91,10 @@ async function control(
   deps.statusCache.invalidate(tenant, projectId);
   const log = deps.log.child({ correlationId, projectId, executionId: applied.executionId, tenant });
   log.info({ command, from: decided.from, status: applied.status }, 'control command applied');
-  await deps.frames
-    .append({ tenant, projectId }, 'execution-update', executionUpdate(result.record.id, result.record.projection))
-    .catch((err) => log.warn({ err }, 'could not publish the new status to the stream'));
-  if (deps.notifyExecution) {
-    await deps
-      .notifyExecution({ executionId: applied.executionId, status: applied.status })
-      .catch((err) => log.warn({ err, command }, 'could not notify the owning worker; it will see the change on its next write'));
-  }
+  // The command is committed: the stream and the owning worker are told, each within a deadline.
+  await afterCommit(() => deps.frames.append({ tenant, projectId }, 'execution-update', executionUpdate(result.record.id, result.record.projection)), 'publish the new status to the stream', log);
+  const notify = deps.notifyExecution;
+  if (notify) await afterCommit(() => notify({ executionId: applied.executionId, status: applied.status }), 'notify the owning worker (it sees the change on its next write)', log);
   exchange.json(
     202,
     { projectId, executionId: applied.executionId, command, from: decided.from, status: applied.status, version: applied.version },

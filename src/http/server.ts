@@ -38,7 +38,9 @@ export async function startHttpServer(deps: HttpDeps, listen: { host: string; po
     inFlight.observe = (route, status, seconds) => metrics.httpDuration.observe({ route, status: String(status) }, seconds);
     app.get('/metrics', (res) => {
       const exchange = new Exchange(res, inFlight, 'GET /metrics');
-      metrics.text().then(
+      Promise.resolve()
+        .then(() => metrics.text())
+        .then(
         (body) => exchange.sendRaw(200, body, { 'content-type': metrics.contentType }),
         (error) => replyError(exchange, error, deps.log),
       );
