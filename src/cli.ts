@@ -10,6 +10,7 @@ import { formatDoctor, runDoctor } from './infra/doctor/index.js';
 import { createSandbox } from './infra/sandbox/index.js';
 import { startInspection, type Inspection } from './infra/inspect.js';
 import { runWatch } from './cli-watch.js';
+import { secretNamespaceValues } from './project/index.js';
 
 const EXIT_CONFIG = 2;
 const MODEL_SECRET_ENV = ['ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'GEMINI_API_KEY', 'GOOGLE_API_KEY'];
@@ -33,6 +34,9 @@ function loggerFor(config: Config, role: string): Logger {
   for (const key of parseApiKeys(config.apiKeys).keys()) secrets.add(key);
   // Model credentials handed to coding agents: scrubbed from every line whatever field holds them.
   for (const name of MODEL_SECRET_ENV) secrets.add(process.env[name]);
+  // Every tenant secret (tokenEnv, keyEnv) lives in DEVTEAM_SECRET_<TENANT>__…, and the environment
+  // is fixed at start-up: registering the whole namespace covers every value a project can read.
+  for (const value of secretNamespaceValues(process.env)) secrets.add(value);
   return createLogger({ level: config.logLevel, secrets, base: { role } });
 }
 
