@@ -29,6 +29,8 @@ describe('devteam serve --inspect', () => {
       DATABASE_URL: db.url,
       DEVTEAM_DATA_DIR: join(dir.path, 'data'),
       DEVTEAM_RECONCILE_MS: '200',
+      // The remote is a file:// remote under dir.path: open it for it.
+      DEVTEAM_FILE_REMOTE_ROOTS: dir.path,
     });
     cleanups.push(() => (proc as CliProcess).stop());
 

@@ -20,7 +20,8 @@ describe('metrics', () => {
     db = await createTestDatabase('metrics');
     dir = await tempDir('devteam-metrics');
     runtime = await startRuntime(
-      loadConfig({ PORT: '0', DATABASE_URL: db.url, DEVTEAM_DATA_DIR: join(dir.path, 'data'), DEVTEAM_RECONCILE_MS: '200' }),
+      // The test's remotes are file:// remotes under dir.path: open it for them.
+      loadConfig({ PORT: '0', DATABASE_URL: db.url, DEVTEAM_DATA_DIR: join(dir.path, 'data'), DEVTEAM_RECONCILE_MS: '200', DEVTEAM_FILE_REMOTE_ROOTS: dir.path }),
       { api: true, worker: true },
       createLogger({ level: 'silent' }),
     );
