@@ -36,7 +36,9 @@ export interface Service {
 export function start(args: string[], env: Record<string, string>): Promise<Service> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], {
-      env: { PATH: process.env.PATH!, PORT: '0', LOG_LEVEL: 'warn', ...env },
+      // The benches initialize projects on file:///nonexistent/… (a clone that fails at once):
+      // file remotes are refused unless a root allows them.
+      env: { PATH: process.env.PATH!, PORT: '0', LOG_LEVEL: 'warn', DEVTEAM_FILE_REMOTE_ROOTS: '/nonexistent', ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let buffer = '';
