@@ -79,13 +79,14 @@ export function eventBody(n: number): Record<string, unknown> {
   return { type: 'FUZZ_EVENT', projectId: `fz-ev-${n}`, correlationId: `fz-c-${n}`, payload: { taskId: '1.1', note: 'fuzz', list: [1, 'a', { k: null }] } };
 }
 
-/** A valid initialize body whose repository only ever points at 127.0.0.1 (a closed port). */
-export function initializeBody(n: number): Record<string, unknown> {
+/** A valid initialize body whose repository only ever points at 127.0.0.1 (a closed port; https, as plain http is refused). */
+export function initializeBody(n: number, tenant = 'ALPHA'): Record<string, unknown> {
+  const secret = (name: string) => `DEVTEAM_SECRET_${tenant}__${name}`;
   return {
     projectId: `fz-${n}`,
-    repository: { url: 'http://127.0.0.1:9/fuzz.git', branch: 'main', credentials: { tokenEnv: 'FUZZ_TOKEN', username: 'u' } },
+    repository: { url: 'https://127.0.0.1:9/fuzz.git', branch: 'main', credentials: { tokenEnv: secret('FUZZ_TOKEN'), username: 'u' } },
     tasks: { path: 'ai_docs/tasks/task_list.md' },
-    agent: { preset: 'command', command: ['true', '{promptFile}'], model: 'm', args: ['--x'], timeoutSec: 10, keyEnv: 'FUZZ_KEY' },
+    agent: { preset: 'command', command: ['true', '{promptFile}'], model: 'm', args: ['--x'], timeoutSec: 10, keyEnv: secret('FUZZ_KEY') },
     verify: { commands: [['git', '--version']], timeoutSec: 10 },
     merge: { mode: 'ff' },
     limits: { cpus: 1, memoryMb: 256 },
@@ -117,7 +118,8 @@ function bodyCase(ctx: FuzzContext, id: string, route: Route, n: number, mutatio
   const c: HttpCase = { id, family: 'body-mutation', route: route.label, req: post(ctx, route.path(ctx), sent, key), wellFormed: true, sent, roundTrip: route.body };
   if (key === 'none' || key === 'unknown') Object.assign(c, { expect: [401], because: 'no valid key' });
   else if (tooBig) Object.assign(c, { expect: [413], because: 'over the body limit' });
-  else if (nasty?.mustReject || mutation.kind === 'add-key') Object.assign(c, { expect: [400, 422], because: `${what}: refused at the edge` });
+  else if (nasty?.mustReject) Object.assign(c, { expect: [400, 422], because: 'NUL, lone surrogate or 5,000-deep nesting: no store can hold it' });
+  else if (mutation.kind === 'add-key') Object.assign(c, { expect: [400, 422], because: /\\u0000|\\ud800/.test(mutation.key) ? 'a key no store can hold' : 'an unknown field' });
   c.family = `body:${what}`;
   return c;
 }
@@ -172,6 +174,16 @@ export function corpus(ctx: FuzzContext, full: boolean): HttpCase[] {
       add({ family: `content-type:${String(ct).slice(0, 40)}`, route: route.label, req: post(ctx, route.path(ctx), serializeWith(baseOf(route.body!, 10_000 + cases.length), null), 'own', ct), wellFormed: true, expect: json ? undefined : [415], because: json ? undefined : 'not JSON' });
     }
     for (const cid of CORRELATION_IDS) add({ family: 'header:x-correlation-id', route: route.label, req: post(ctx, route.path(ctx), serializeWith(baseOf(route.body!, 20_000 + cases.length), null), 'own', 'application/json', [['X-Correlation-Id', cid]]), wellFormed: true });
+  }
+  // Secrets are named only inside the caller's namespace: never another tenant's, never the service's own variables.
+  add({ family: "secrets:other tenant's namespace", route: 'POST initialize', req: post(ctx, `${A}/initialize`, serializeWith(initializeBody(35_000), null), 'other'), wellFormed: true, expect: [422], because: "names another tenant's secrets" });
+  for (const variable of ['DATABASE_URL', 'REDIS_URL', 'DEVTEAM_API_KEYS', 'PATH', 'HOME', 'DEVTEAM_SECRET_BETA__FUZZ_TOKEN']) {
+    for (const field of ['tokenEnv', 'keyEnv'] as const) {
+      const body = initializeBody(35_100 + cases.length);
+      if (field === 'tokenEnv') (body.repository as any).credentials.tokenEnv = variable;
+      else (body.agent as any).keyEnv = variable;
+      add({ family: `secrets:${field}=${variable}`, route: 'POST initialize', req: post(ctx, `${A}/initialize`, JSON.stringify(body)), wellFormed: true, expect: [422], because: "names a variable outside the caller's secret namespace" });
+    }
   }
   for (const key of IDEMPOTENCY_KEYS) {
     add({ family: 'header:idempotency-key', route: 'POST initialize', req: post(ctx, `${A}/initialize`, serializeWith(initializeBody(30_000 + cases.length), null), 'own', 'application/json', [['Idempotency-Key', key]]), wellFormed: true });

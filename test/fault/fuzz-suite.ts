@@ -16,7 +16,7 @@ export const API_KEYS_ENV = `alpha:${KEYS.own},beta:${KEYS.other}`;
 const BODY_LIMIT = 262_144;
 
 /** CI: ~1.5k HTTP requests and ~100 stream connections per service; long: the full corpus and thousands more. */
-export const FUZZ_SIZE = LONG_MODE ? { random: 8_000, full: true, handshakes: 400, sessions: 300 } : { random: 700, full: false, handshakes: 60, sessions: 40 };
+export const FUZZ_SIZE = LONG_MODE ? { random: 8_000, full: true, handshakes: 400, sessions: 300 } : { random: 500, full: false, handshakes: 60, sessions: 40 };
 
 export interface StartedService {
   proc: CliProcess;
@@ -36,11 +36,11 @@ export async function stopProcess(proc: CliProcess, graceMs = 5_000): Promise<vo
   clearTimeout(timer);
 }
 
-async function seedTenant(port: number, key: string, projectId: string): Promise<Ids> {
+async function seedTenant(port: number, key: string, tenant: string, projectId: string): Promise<Ids> {
   const auth: Array<[string, string]> = [['Authorization', `Bearer ${key}`], ['Content-Type', 'application/json']];
   const ev = await rawHttp(port, { method: 'POST', target: '/events', headers: auth, body: JSON.stringify(eventBody(0)) }, 5_000);
   if (ev.status !== 202) throw new Error(`seeding an event: ${ev.status} ${ev.body.toString()}`);
-  const init = await rawHttp(port, { method: 'POST', target: '/api/devteam/automation/initialize', headers: auth, body: JSON.stringify({ ...initializeBody(0), projectId }) }, 5_000);
+  const init = await rawHttp(port, { method: 'POST', target: '/api/devteam/automation/initialize', headers: auth, body: JSON.stringify({ ...initializeBody(0, tenant), projectId }) }, 5_000);
   if (init.status !== 202) throw new Error(`seeding a project: ${init.status} ${init.body.toString()}`);
   return { eventId: JSON.parse(ev.body.toString()).eventId, projectId, executionId: JSON.parse(init.body.toString()).executionId };
 }
@@ -57,8 +57,8 @@ export function defineFuzzSuite(mode: string, start: (dataDir: string) => Promis
     beforeAll(async () => {
       dir = await tempDir('devteam-fuzz');
       service = await start(join(dir.path, 'data'));
-      const own = await seedTenant(service.port, KEYS.own, 'fz-own');
-      const other = await seedTenant(service.port, KEYS.other, 'fz-other');
+      const own = await seedTenant(service.port, KEYS.own, 'ALPHA', 'fz-own');
+      const other = await seedTenant(service.port, KEYS.other, 'BETA', 'fz-other');
       ctx = { keys: KEYS, own, other, canary: join(dir.path, 'canary-must-not-exist'), bodyLimit: BODY_LIMIT };
       target = {
         label: mode,
