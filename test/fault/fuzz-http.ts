@@ -62,7 +62,7 @@ export async function runHttpFuzz(target: FuzzTarget, ctx: FuzzContext, opts: Ht
 
   async function judge(c: HttpCase, r: RawResponse, tally: Tally): Promise<void> {
     tally.count(r.status);
-    const bad = (problem: string) => tally.violate(`${c.route}: ${problem}`, c.id, c.family, `${describeRequest(c)} → ${describeResponse(r)}`);
+    const bad = (problem: string, extra?: string) => tally.violate(`${c.route}: ${problem}`, c.id, c.family, `${extra ? `${extra} — ` : ''}${describeRequest(c)} → ${describeResponse(r)}`);
     if (r.hung) {
       if (c.wellFormed) {
         tally.hangs++;
@@ -98,7 +98,7 @@ export async function runHttpFuzz(target: FuzzTarget, ctx: FuzzContext, opts: Ht
         bad(r.status === 503 && code === 'store_unavailable' ? '503 store_unavailable while the database is up (input reached the store unvalidated)' : `${r.status} ${code ?? ''}`);
       }
     } else if (c.expect && !c.expect.includes(r.status)) {
-      bad(`expected ${c.expect.join('/')} (${c.because ?? 'case rule'}), got ${r.status}${code ? ` ${code}` : ''}`);
+      bad(`expected ${c.expect.join('/')} (${c.because ?? 'case rule'}), got ${r.status}${code ? ` ${code}` : ''}`, c.family);
     }
     if (r.status >= 400 && (text.length > 0 || c.wellFormed) && c.req.method !== 'HEAD') {
       for (const p of errorBodyProblems(text)) bad(p);
@@ -117,7 +117,7 @@ export async function runHttpFuzz(target: FuzzTarget, ctx: FuzzContext, opts: Ht
     if (r.status === 202 && c.roundTrip && c.sent) await roundTrip(c, text, bad, tally);
   }
 
-  async function roundTrip(c: HttpCase, replyText: string, bad: (p: string) => void, tally: Tally): Promise<void> {
+  async function roundTrip(c: HttpCase, replyText: string, bad: (p: string, extra?: string) => void, tally: Tally): Promise<void> {
     let sent: any;
     try {
       sent = JSON.parse(c.sent!.toString('utf8'));
@@ -129,13 +129,13 @@ export async function runHttpFuzz(target: FuzzTarget, ctx: FuzzContext, opts: Ht
       const eventId = JSON.parse(replyText).eventId as string;
       const back = await rawHttp(target.port, { method: 'GET', target: `/events/${eventId}`, headers: authOf(c) }, deadlineMs);
       tally.count(back.status);
-      if (back.status !== 200) return bad(`accepted event cannot be read back: ${describeResponse(back)}`);
+      if (back.status !== 200) return bad('accepted event cannot be read back', `GET /events/${eventId} → ${describeResponse(back)}`);
       const row = JSON.parse(back.body.toString('utf8'));
-      if (canonical(row.payload) !== canonical(sent.payload)) bad(`accepted event stored differently: sent ${preview(canonical(sent.payload), 120)}, read ${preview(canonical(row.payload), 120)}`);
+      if (canonical(row.payload) !== canonical(sent.payload)) bad('accepted event read back with another payload', `sent ${preview(canonical(sent.payload), 120)}, read ${preview(canonical(row.payload), 120)}`);
     } else {
       const back = await rawHttp(target.port, { method: 'GET', target: `/api/devteam/automation/status/${encodeURIComponent(sent.projectId)}`, headers: authOf(c) }, deadlineMs);
       tally.count(back.status);
-      if (back.status !== 200) bad(`accepted project has no status: ${describeResponse(back)}`);
+      if (back.status !== 200) bad('accepted project has no status', describeResponse(back));
     }
   }
 

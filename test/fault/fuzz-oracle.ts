@@ -74,7 +74,7 @@ export function errorBodyProblems(text: string): string[] {
   try {
     body = JSON.parse(text);
   } catch {
-    return [...problems, `error body is not JSON: ${preview(text)}`];
+    return [...problems, 'error body is not JSON'];
   }
   const ok =
     body !== null &&
@@ -86,7 +86,7 @@ export function errorBodyProblems(text: string): string[] {
     typeof (body as any).error.code === 'string' &&
     typeof (body as any).error.message === 'string' &&
     Object.keys((body as any).error).every((k) => k === 'code' || k === 'message' || k === 'details');
-  if (!ok) problems.push(`error body not in the documented shape: ${preview(text)}`);
+  if (!ok) problems.push('error body not in the documented shape');
   return problems;
 }
 
