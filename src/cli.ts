@@ -5,7 +5,7 @@ import { Command, Option } from 'commander';
 import { ConfigError, isDistributed, loadConfig, parseApiKeys, SETTINGS, type Config, type SettingKey } from './config.js';
 import { migrate, migrationStatus, openDatabase } from './infra/db/index.js';
 import { createLogger, redactText, SecretRegistry, type Logger } from './infra/log.js';
-import { startRuntime, type Roles } from './runtime.js';
+import { protectedPaths, startRuntime, type Roles } from './runtime.js';
 import { formatDoctor, runDoctor } from './infra/doctor/index.js';
 import { createSandbox } from './infra/sandbox/index.js';
 import { startInspection, type Inspection } from './infra/inspect.js';
@@ -112,7 +112,16 @@ async function runMigrate(flags: { to?: string; status?: boolean } & Record<stri
 async function runDoctorCommand(flags: { json?: boolean } & Record<string, unknown>): Promise<void> {
   const config = configFrom(flags);
   // No logger: the report is the output; a sandbox that cannot start is a line in it.
-  const sandbox = createSandbox({ driver: config.sandbox, image: config.sandboxImage, network: config.sandboxNetwork, binds: config.sandboxBinds, prefix: 'devteam-doctor' });
+  // The same sandbox settings as runs use, so "ok" here means a run finds the same tools.
+  const sandbox = createSandbox({
+    driver: config.sandbox,
+    image: config.sandboxImage,
+    network: config.sandboxNetwork,
+    binds: config.sandboxBinds,
+    agentPath: config.agentPath,
+    protectedPaths: protectedPaths(config),
+    prefix: 'devteam-doctor',
+  });
   try {
     const report = await runDoctor({ driver: config.sandbox, sandbox });
     process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : formatDoctor(report));
@@ -124,7 +133,7 @@ async function runDoctorCommand(flags: { json?: boolean } & Record<string, unkno
 
 const ALL = Object.keys(SETTINGS) as SettingKey[];
 const DB_ONLY: SettingKey[] = ['databaseUrl', 'dataDir', 'logLevel'];
-const SANDBOX_ONLY: SettingKey[] = ['sandbox', 'sandboxImage', 'sandboxNetwork', 'sandboxBinds', 'logLevel'];
+const SANDBOX_ONLY: SettingKey[] = ['sandbox', 'sandboxImage', 'sandboxNetwork', 'sandboxBinds', 'agentPath', 'dataDir', 'repoCacheDir', 'logLevel'];
 
 const program = new Command('devteam')
   .description('DevTeam Runner: works through a repository task list with a coding agent, verifies, merges and pushes.')

@@ -106,7 +106,12 @@ export async function startRuntime(config: Config, roles: Roles, log: Logger, op
       closers.push({ name: 'worker', close: () => c.close(config.shutdownTimeoutMs) });
 
       // The workspaces of this host: repository caches and project sandboxes, swept when idle.
-      const repos = new RepoCache({ root: repoCacheRoot(config), timeoutMs: config.gitTimeoutMs, log });
+      const repos = new RepoCache({
+        root: repoCacheRoot(config),
+        timeoutMs: config.gitTimeoutMs,
+        fileRemotes: { roots: config.fileRemoteRoots, forbidden: protectedPaths(config) },
+        log,
+      });
       const sandbox = createSandbox({
         driver: config.sandbox,
         image: config.sandboxImage,
@@ -114,7 +119,7 @@ export async function startRuntime(config: Config, roles: Roles, log: Logger, op
         binds: config.sandboxBinds,
         agentPath: config.agentPath,
         // The embedded database's files and every tenant's checkouts: never inside a sandbox.
-        protectedPaths: [resolve(config.dataDir), repoCacheRoot(config)],
+        protectedPaths: protectedPaths(config),
         log,
       });
       if (sandbox) closers.push({ name: 'sandbox', close: () => sandbox.close() });
@@ -143,7 +148,6 @@ export async function startRuntime(config: Config, roles: Roles, log: Logger, op
               artifacts,
               templates,
               env: process.env,
-              agentPath: config.agentPath,
               author: { name: config.gitAuthorName, email: config.gitAuthorEmail },
             },
             { tenant: record.tenant, projectId: record.projectId, config: parsed.data },
@@ -190,7 +194,7 @@ export async function startRuntime(config: Config, roles: Roles, log: Logger, op
           bodyLimit: config.bodyLimit,
           apiKeys: parseApiKeys(config.apiKeys),
           // file:// remotes: only inside the operator's roots, never the data dir or the repository caches.
-          fileRemotes: { roots: config.fileRemoteRoots, forbidden: [resolve(config.dataDir), repoCacheRoot(config)] },
+          fileRemotes: { roots: config.fileRemoteRoots, forbidden: protectedPaths(config) },
           readiness: [
             { name: 'database', check: () => db.ping() },
             { name: 'queue', check: () => queue.ping() },
@@ -225,6 +229,11 @@ export async function startRuntime(config: Config, roles: Roles, log: Logger, op
 }
 
 /** Where repository caches live: DEVTEAM_REPO_CACHE_DIR, or <data dir>/repos. */
+/** The embedded database's files and every tenant's checkouts: never in a sandbox, never a file remote. */
+export function protectedPaths(config: Config): string[] {
+  return [resolve(config.dataDir), repoCacheRoot(config)];
+}
+
 export function repoCacheRoot(config: Config): string {
   return resolve(config.repoCacheDir ?? resolve(config.dataDir, 'repos'));
 }

@@ -4,8 +4,9 @@
 import { join } from 'node:path';
 import { buildInvocation, realDirectory, runAgent, writeNewFile } from '../infra/agent/index.js';
 import { changedBetween, diffOf, resolveRef, restoreTree, saveWorkTree, snapshotTree } from '../infra/repo/index.js';
-import { SANDBOX_PATH, WORKSPACE } from '../infra/sandbox/index.js';
+import { WORKSPACE } from '../infra/sandbox/index.js';
 import type { ImplementOutput, StepInput } from '../machines/index.js';
+import { readTenantSecret } from '../project/index.js';
 import { buildRepoContext, renderPrompt, trimFeedback } from './prompt.js';
 import { type StepEnv } from './step-env.js';
 import type { StepContext } from './project-steps.js';
@@ -48,9 +49,8 @@ export async function implementStep(env: StepEnv, input: StepInput, { signal, lo
     args: agent.args,
     command: agent.command,
     home: `${WORKSPACE}/${RUNNER_DIR}/home`,
-    env: agentEnv(deps.env, agent.keyEnv),
+    env: agentEnv(deps.env, env.project.tenant, agent.keyEnv),
   });
-  if (deps.agentPath) invocation.env.PATH = `${deps.agentPath}:${SANDBOX_PATH}`;
 
   const before = await snapshotTree(repoDir, signal);
   const run = await runAgent(box, invocation, {
@@ -106,10 +106,10 @@ export function attemptRef(executionId: string, taskId: string, attempt: number)
 /** Variables the presets read their model key from. */
 const MODEL_KEY_VARS = ['ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'GEMINI_API_KEY'];
 
-/** The worker's environment, with the project's own model key (named by `keyEnv`) in place of the defaults. */
-function agentEnv(env: Record<string, string | undefined>, keyEnv: string | undefined): Record<string, string | undefined> {
+/** The worker's environment, with the project's own model key (named by `keyEnv`, in the tenant's namespace) in place of the defaults. */
+function agentEnv(env: Record<string, string | undefined>, tenant: string, keyEnv: string | undefined): Record<string, string | undefined> {
   if (!keyEnv) return env;
-  const key = env[keyEnv];
+  const key = readTenantSecret(env, tenant, keyEnv);
   if (!key) throw new Error(`${keyEnv} (the project's agent.keyEnv) is not set in the worker's environment`);
   return { ...env, ...Object.fromEntries(MODEL_KEY_VARS.map((name) => [name, key])) };
 }

@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import type { InitializeBody } from '../http/index.js';
 import type { ArtifactsStore } from '../infra/db/index.js';
+import { readTenantSecret } from '../project/index.js';
 import { createWorkBranch, currentBranch, projectPaths, type RepoCache } from '../infra/repo/index.js';
 import type { ProjectSandbox, Sandbox } from '../infra/sandbox/index.js';
 import { loadTaskList, type Task, type TaskList } from '../infra/tasks/index.js';
@@ -15,8 +16,6 @@ export interface ProjectStepsDeps {
   templates: () => Promise<PromptTemplates>;
   /** Where credentials named by the project (tokenEnv, model keys) are read: the worker's environment. */
   env: Record<string, string | undefined>;
-  /** Directories put first on PATH for agent CLIs inside the sandbox. */
-  agentPath?: string;
   author: { name: string; email: string };
 }
 
@@ -48,7 +47,8 @@ export class StepEnv {
   credentials(): { token: string; username?: string } | undefined {
     const name = this.config.repository.credentials?.tokenEnv;
     if (!name) return undefined;
-    const token = this.deps.env[name];
+    // Only inside the tenant's namespace (decision 0011), whatever the stored configuration says.
+    const token = readTenantSecret(this.deps.env, this.project.tenant, name);
     if (!token) throw new Error(`${name} is not set in the worker's environment: the repository credentials cannot be read`);
     return { token, username: this.config.repository.credentials?.username };
   }

@@ -101,13 +101,12 @@ describe('the pipeline, end to end with Claude Code and a real npm project', () 
     service = await startService(['serve'], {
       DATABASE_URL: db.url,
       DEVTEAM_DATA_DIR: join(dir.path, 'data'),
+      DEVTEAM_FILE_REMOTE_ROOTS: dir.path,
       DEVTEAM_RECONCILE_MS: '200',
       DEVTEAM_AGENT_PATH: dirname(CLAUDE_BIN),
-      // Visible in the sandbox even when this repository is checked out under /tmp (private there).
-      DEVTEAM_SANDBOX_BINDS: `${dirname(dirname(dirname(CLAUDE_BIN)))}:${dirname(dirname(dirname(CLAUDE_BIN)))}`,
       ANTHROPIC_BASE_URL: model.url,
       // The project names its key (agent.keyEnv): a per-project secret reference, not the default variable.
-      PIPELINE_MODEL_KEY: MODEL_KEY,
+      DEVTEAM_SECRET_LOCAL__PIPELINE_MODEL_KEY: MODEL_KEY,
     });
   }, 180_000);
 
@@ -127,7 +126,7 @@ describe('the pipeline, end to end with Claude Code and a real npm project', () 
       body: JSON.stringify({
         projectId: name,
         repository: { url: `file://${remote.bare}`, branch: 'main' },
-        agent: { preset: 'claude-code', timeoutSec: 120, keyEnv: 'PIPELINE_MODEL_KEY' },
+        agent: { preset: 'claude-code', timeoutSec: 120, keyEnv: 'DEVTEAM_SECRET_LOCAL__PIPELINE_MODEL_KEY' },
         verify: { timeoutSec: 300 },
         limits: { cpus: 1, memoryMb: 2048 },
       }),

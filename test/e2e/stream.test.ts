@@ -32,6 +32,7 @@ describe('/ws/devteam with an API and a worker process', () => {
       REDIS_URL,
       DEVTEAM_REDIS_PREFIX: prefix,
       DEVTEAM_DATA_DIR: join(dir.path, name),
+      DEVTEAM_FILE_REMOTE_ROOTS: dir.path,
       DEVTEAM_API_KEYS: `acme:${ACME},beta:${BETA}`,
       DEVTEAM_RECONCILE_MS: '200',
     });

@@ -27,6 +27,7 @@ describe('worker crash and takeover', () => {
     REDIS_URL,
     DEVTEAM_REDIS_PREFIX: prefix,
     DEVTEAM_DATA_DIR: join(dir.path, name),
+    DEVTEAM_FILE_REMOTE_ROOTS: dir.path,
     DEVTEAM_LEASE_TTL_MS: String(TTL_MS),
     DEVTEAM_RECONCILE_MS: '200',
   });

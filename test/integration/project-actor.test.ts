@@ -34,7 +34,7 @@ describe('project actor', () => {
     db = await createTestDatabase('actor');
     dir = await tempDir('devteam-actor');
     runtime = await startRuntime(
-      loadConfig({ PORT: '0', DATABASE_URL: db.url, DEVTEAM_DATA_DIR: join(dir.path, 'data'), DEVTEAM_RECONCILE_MS: '200', LOG_LEVEL: 'silent' }),
+      loadConfig({ PORT: '0', DATABASE_URL: db.url, DEVTEAM_DATA_DIR: join(dir.path, 'data'), DEVTEAM_FILE_REMOTE_ROOTS: dir.path, DEVTEAM_RECONCILE_MS: '200', LOG_LEVEL: 'silent' }),
       { api: true, worker: true },
       createLogger({ level: 'silent' }),
     );

@@ -1,5 +1,6 @@
 // Running a coding-agent CLI inside a project's sandbox: the shape of one invocation, and the run
 // itself with every credential scrubbed from what it printed. Success is judged by the caller (git).
+import { mkdir } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, normalize, sep } from 'node:path';
 import type { ExecResult, OutputStream, ProjectSandbox } from '../sandbox/index.js';
 import { realDirectory, writeNewFile } from './workspace-files.js';
@@ -66,6 +67,7 @@ function homeFilePath(homeOnHost: string, relative: string): string {
 export async function runAgent(sandbox: ProjectSandbox, invocation: AgentInvocation, opts: AgentRunOptions): Promise<AgentRun> {
   // The home must exist even without files: agents write their state (sessions, caches) there.
   // Its parents are created by the caller (realDirectory); the agent may have planted symlinks in it.
+  await mkdir(dirname(opts.homeOnHost), { recursive: true });
   await realDirectory(dirname(opts.homeOnHost), basename(opts.homeOnHost));
   for (const file of invocation.files) {
     homeFilePath(opts.homeOnHost, file.path);

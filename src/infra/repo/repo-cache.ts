@@ -1,9 +1,10 @@
 // The per-tenant cache of project clones: clone once (atomically, via a temp dir and rename), fetch
 // afterwards, with a deadline, bounded retries on network failures, and per-call credentials.
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, readdir, rename, rm, rmdir, stat, utimes, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, realpath, rename, rm, rmdir, stat, utimes, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { Logger } from 'pino';
+import { fileRemotePathProblem, parseRepositoryUrl, type FileRemotePolicy } from '../../project/index.js';
 import { assertRemoteUrl, credentialSecrets, gitProcessEnv, type GitCredentials } from './git-credentials.js';
 import { classifyGitFailure, firstUsefulLine, redactText, redactUrl, RepoError, type GitFailure, type RepoErrorCode } from './git-errors.js';
 import { runGit, VALID_BRANCH, type GitRun } from './git-run.js';
@@ -19,6 +20,11 @@ export interface RepoCacheOptions {
   /** First retry delay; doubles per attempt. */
   backoffMs?: number;
   log?: Logger;
+  /**
+   * Where local (file://) remotes may be, checked again here on real paths (symlinks resolved)
+   * right before every clone and fetch; the edge checks the same rule on the text. Absent: no check.
+   */
+  fileRemotes?: FileRemotePolicy;
 }
 
 export interface EnsureRequest {
@@ -67,6 +73,7 @@ export class RepoCache {
   private readonly retries: number;
   private readonly backoffMs: number;
   private readonly log: Logger | undefined;
+  private readonly fileRemotes: FileRemotePolicy | undefined;
   /** Tail of each project's chain of operations, so one process never clones twice into one dir. */
   private readonly chains = new Map<string, Promise<void>>();
 
@@ -79,6 +86,7 @@ export class RepoCache {
     this.retries = nonNegative(opts.retries ?? 2, 'retries');
     this.backoffMs = nonNegative(opts.backoffMs ?? 500, 'backoffMs');
     this.log = opts.log;
+    this.fileRemotes = opts.fileRemotes;
   }
 
   /** Makes the project's clone present and current: clone when absent or unusable, fetch otherwise. */
@@ -88,6 +96,7 @@ export class RepoCache {
     if (req.branch !== undefined && !VALID_BRANCH.test(req.branch)) {
       throw new RepoError('invalid_path', `branch ${JSON.stringify(req.branch)} is not a valid branch name`, { field: 'branch' });
     }
+    if (this.fileRemotes) await assertFileRemoteAllowed(req.url, this.fileRemotes);
     const env = gitProcessEnv(req.credentials);
     const secrets = credentialSecrets(req.credentials);
     req.signal?.throwIfAborted();
@@ -259,6 +268,18 @@ export class RepoCache {
     });
     return result;
   }
+}
+
+/** A file remote must really (symlinks resolved) lie inside an allowed root and outside the protected ones. */
+async function assertFileRemoteAllowed(url: string, policy: FileRemotePolicy): Promise<void> {
+  const parsed = parseRepositoryUrl(url);
+  if (!parsed.ok || parsed.url.kind !== 'file') return;
+  const real = async (path: string) => realpath(path).catch(() => resolve(path));
+  const problem = fileRemotePathProblem(await real(parsed.url.path), {
+    roots: await Promise.all(policy.roots.map(real)),
+    forbidden: await Promise.all(policy.forbidden.map(real)),
+  });
+  if (problem) throw new RepoError('invalid_url', `remote ${JSON.stringify(redactUrl(url))} ${problem}`, { field: 'url', remote: redactUrl(url) });
 }
 
 function key(tenant: string, projectId: string): string {

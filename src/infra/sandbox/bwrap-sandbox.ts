@@ -23,6 +23,7 @@ import { isSystemPath, readHostSystem } from './host-system.js';
 import { DEFAULT_MAX_OUTPUT_BYTES, OutputCollector } from './output-collector.js';
 import {
   SANDBOX_PATH,
+  searchPath,
   SandboxError,
   WORKSPACE,
   sandboxName,
@@ -311,7 +312,7 @@ export class BwrapSandbox implements Sandbox {
       extendEnv: false,
       // The command's variables reach it through bwrap's inherited environment, not its argv:
       // a model key on a command line would be readable by every host user (ps, /proc/*/cmdline).
-      env: { ...BASE_ENV, ...options.env, DEVTEAM_CGROUP_PROCS: dirs ? procsFiles(dirs).join(' ') : '' },
+      env: { ...BASE_ENV, PATH: searchPath(this.agentPaths), ...options.env, DEVTEAM_CGROUP_PROCS: dirs ? procsFiles(dirs).join(' ') : '' },
       // The masks' empty content: one pipe per masked file, closed at once (bwrap reads to EOF).
       stdio: ['ignore', 'pipe', 'pipe', ...Array.from({ length: bwrap.maskFds }, () => new Uint8Array())],
       detached: true,

@@ -5,6 +5,7 @@ import { isAbsolute } from 'node:path';
 import Dockerode from 'dockerode';
 import type { Logger } from 'pino';
 import { readOomKills, runDockerExec, type ExecHandle } from './docker-exec.js';
+import { searchPath } from './sandbox.js';
 import { agentInstalls, checkBinds, checkWorkspace, type ReadOnlyBind } from './host-binds.js';
 import {
   SandboxError,
@@ -174,6 +175,8 @@ export class DockerSandbox implements Sandbox {
         return kills !== null && before !== undefined && kills > before;
       },
     };
+    // The agent installs come first on PATH, for every command (agents, builds, doctor's check).
+    options = { ...options, env: { PATH: searchPath(this.agentPaths), ...options.env } };
     try {
       return await runDockerExec(this.docker, container, argv, options, hooks);
     } catch (error) {

@@ -6,6 +6,11 @@ import { createHash } from 'node:crypto';
 /** PATH of commands inside a sandbox (callers may put directories before it, e.g. agent CLIs). */
 export const SANDBOX_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
+/** PATH of every command in a sandbox: the agent install folders (DEVTEAM_AGENT_PATH) first. */
+export function searchPath(agentPaths: readonly string[]): string {
+  return [...agentPaths, SANDBOX_PATH].join(':');
+}
+
 /** Where the project's checkout appears inside every sandbox. */
 export const WORKSPACE = '/workspace';
 
