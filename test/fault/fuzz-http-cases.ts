@@ -331,7 +331,7 @@ export function randomCase(ctx: FuzzContext, rng: Prng, index: number): HttpCase
       const path = rng.pick(pathsOf(clone).filter((p) => p.length > 0));
       let at: any = clone;
       for (const k of path.slice(0, -1)) at = at[k];
-      at[path.at(-1)!] = rng.pick(wrong);
+      at[path.at(-1)!] = structuredClone(rng.pick(wrong)); // a copy: a shared object would make a cycle
     }
     const sent = Buffer.from(JSON.stringify(clone));
     return { id, family: 'body:wrong types', route: route.label, req: post(ctx, route.path(ctx), sent, keyKind), wellFormed: true, sent, roundTrip: route.body, expect: keyKind === 'none' || keyKind === 'unknown' ? [401] : undefined };
