@@ -11,6 +11,8 @@ import type { Metrics } from '../infra/metrics/index.js';
 import type { StatusCache } from './status-cache.js';
 import { authenticate } from './auth.js';
 import { projectIdSchema } from './schemas.js';
+import { STORE_TIMEOUT_MS } from './store-call.js';
+import { withTimeout } from '../infra/deadline.js';
 
 export const STREAM_PATH = '/ws/devteam';
 /** Close codes of RFC 6455 the stream uses. */
@@ -91,7 +93,7 @@ export async function registerStream(app: TemplatedApp, deps: StreamDeps): Promi
     const tenant = client.tenant!;
     if (client.projects.has(projectId) || client.pending.has(projectId)) return;
     // Another tenant's project is indistinguishable from an unknown one.
-    const execution = await deps.executions.latest(tenant, projectId);
+    const execution = await withTimeout(deps.executions.latest(tenant, projectId), STORE_TIMEOUT_MS, 'the database');
     if (client.closed) return;
     if (!execution) return ws.end(CLOSE.policy, `unknown project ${projectId}`);
 
@@ -103,14 +105,14 @@ export async function registerStream(app: TemplatedApp, deps: StreamDeps): Promi
     try {
       const key = { tenant, projectId };
       // Without a lastSeq the client wants the present: a resync at the current seq, then live.
-      const missed = await deps.frames.since(key, lastSeq ?? Number.MAX_SAFE_INTEGER);
+      const missed = await withTimeout(deps.frames.since(key, lastSeq ?? Number.MAX_SAFE_INTEGER), STORE_TIMEOUT_MS, 'the frame log');
       if (client.closed) return;
       let sent: number;
       if (missed.complete && lastSeq !== undefined) {
         for (const frame of missed.frames) send(ws, frame);
         sent = missed.frames.at(-1)?.seq ?? lastSeq;
       } else {
-        const current = (await deps.executions.latest(tenant, projectId)) ?? execution;
+        const current = (await withTimeout(deps.executions.latest(tenant, projectId), STORE_TIMEOUT_MS, 'the database')) ?? execution;
         if (client.closed) return;
         sent = missed.lastSeq;
         send(ws, { type: 'resync', ts: Date.now(), projectId, seq: sent, payload: executionUpdate(current.id, current.projection) });
