@@ -76,7 +76,7 @@ export function defineFuzzSuite(mode: string, start: (dataDir: string) => Promis
     }, 60_000);
 
     it(`answers every malformed HTTP request without a 5xx, a hang or an undocumented error body, on every endpoint and with both tenants' keys (seed ${seed})`, async () => {
-      const tally = await runHttpFuzz(target, ctx, { seed, randomCases: FUZZ_SIZE.random, fullCorpus: FUZZ_SIZE.full, only: only?.startsWith('w') ? '-' : only });
+      const tally = await runHttpFuzz(target, ctx, { seed, randomCases: FUZZ_SIZE.random, fullCorpus: FUZZ_SIZE.full, maxRestarts: LONG_MODE ? 10 : 2, only: only?.startsWith('w') ? '-' : only });
       console.log(tally.summary(`HTTP fuzz, ${mode}, seed ${seed}`));
       expect(tally.kinds()).toEqual([]);
     }, LONG_MODE ? 1_800_000 : 120_000);
