@@ -1,11 +1,15 @@
-// Strings the store can hold: Postgres refuses U+0000 in text and jsonb, and a lone UTF-16
-// surrogate (e.g. "\ud800" unpaired) has no UTF-8 form. Checked at the edge, for every key and value.
+// Values the store can hold as sent: Postgres refuses U+0000 in text and jsonb, and a lone UTF-16
+// surrogate (e.g. "\ud800" unpaired) has no UTF-8 form; a number out of range (1e999 parses as
+// Infinity) would come back as null, and a "__proto__" key would be lost by the first copy of
+// the object. Checked at the edge, for every key and value: refused, never silently changed.
 
-export type TextProblem = 'nul' | 'lone_surrogate';
+export type TextProblem = 'nul' | 'lone_surrogate' | 'not_finite' | 'reserved_key';
 
 export const TEXT_PROBLEM_MESSAGES: Record<TextProblem, string> = {
   nul: 'must not contain U+0000 (NUL): the database cannot store it',
   lone_surrogate: 'must not contain an unpaired UTF-16 surrogate such as \\ud800: it has no UTF-8 form',
+  not_finite: 'must be a number within the range of a double (this one parses as Infinity)',
+  reserved_key: 'must not be the key "__proto__": it does not survive as an ordinary key',
 };
 
 // Without the u flag the pattern sees UTF-16 code units: a high surrogate not followed by a low
@@ -37,12 +41,14 @@ export function findUnstorableText(value: unknown): UnstorableText | null {
     if (typeof current === 'string') {
       const problem = textProblem(current);
       if (problem) return { path, inKey: false, problem };
+    } else if (typeof current === 'number') {
+      if (!Number.isFinite(current)) return { path, inKey: false, problem: 'not_finite' };
     } else if (Array.isArray(current)) {
       for (let i = current.length - 1; i >= 0; i--) stack.push({ value: current[i], path: [...path, i] });
     } else if (current !== null && typeof current === 'object') {
       const entries = Object.entries(current);
       for (const [key] of entries) {
-        const problem = textProblem(key);
+        const problem = key === '__proto__' ? 'reserved_key' : textProblem(key);
         if (problem) return { path: [...path, key], inKey: true, problem };
       }
       for (let i = entries.length - 1; i >= 0; i--) stack.push({ value: entries[i]![1], path: [...path, entries[i]![0]] });

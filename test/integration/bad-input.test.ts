@@ -75,6 +75,18 @@ describe('bad input at the edge', () => {
       expect((await acme.post('/events', event('{"\\ud800":1}'))).status).toBe(422);
     });
 
+    it('refuses a number that parses as Infinity and a "__proto__" key instead of storing something else', async () => {
+      expectRefused(await acme.post('/events', event('{"note":1e999}')), 'payload.note');
+      expectRefused(await acme.post('/events', event('{"list":[1,-1e999]}')), 'payload.list.1');
+      const proto = await acme.post('/events', event('{"__proto__":{"x":1}}'));
+      expect(proto.status).toBe(422);
+      expect(proto.body.error.details[0].message).toMatch(/__proto__/);
+      // The largest double still goes through unchanged.
+      const max = await acme.post('/events', event('{"n":1.7976931348623157e308}'));
+      expect(max.status).toBe(202);
+      expect((await acme.get(`/events/${max.body.eventId}`)).body.payload).toEqual({ n: Number.MAX_VALUE });
+    });
+
     it('accepts a proper surrogate pair (an emoji)', async () => {
       const reply = await acme.post('/events', event('{"smile":"\\ud83d\\ude00"}'));
       expect(reply.status).toBe(202);
