@@ -11,7 +11,7 @@ import { startOwnedService, startOwnPostgres, startOwnRedis, type OwnPostgres, t
 import { LONG_MODE } from '../support/prng.js';
 import { tempDir } from '../support/services.js';
 import { recordStream, type WsRecorder } from '../support/ws-recorder.js';
-import { createNotesProject, notesBody, readStatus, remoteProblems, waitForStatus, warnings, type NotesProject } from './fault-project.js';
+import { createNotesProject, notesBody, remoteProblems, waitForStatus, warnings, type NotesProject } from './fault-project.js';
 import { stopProcess } from './fuzz-suite.js';
 
 const SIZE = LONG_MODE ? { tasks: 12, redisAt: 3, pgAt: 7, pgDownMs: 8_000, runMs: 600_000 } : { tasks: 6, redisAt: 2, pgAt: 4, pgDownMs: 4_000, runMs: 100_000 };
