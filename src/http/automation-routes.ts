@@ -1,7 +1,8 @@
 // The automation API's read side: GET /api/devteam/automation/status/{projectId} answers from the
 // status projection stored beside each snapshot write — one indexed read, no machine to load.
 import type { TemplatedApp } from 'uWebSockets.js';
-import type { ExecutionRecord, ExecutionsStore } from '../infra/db/index.js';
+import { readStatus, type ReadStatusDeps } from '../app/index.js';
+import type { ExecutionsStore } from '../infra/db/index.js';
 import type { StatusCache } from './status-cache.js';
 import type { Logger } from '../infra/log.js';
 import { authenticate } from './auth.js';
@@ -22,6 +23,7 @@ export interface AutomationRoutesDeps {
 export const STATUS_PATH = '/api/devteam/automation/status';
 
 export function registerAutomationRoutes(app: TemplatedApp, deps: AutomationRoutesDeps, inFlight: InFlight): void {
+  const statusDeps = statusReadDeps(deps);
   app.get(`${STATUS_PATH}/:projectId`, (res, req) => {
     const exchange = new Exchange(res, inFlight, 'GET /api/devteam/automation/status/:projectId');
     const authorization = req.getHeader('authorization');
@@ -30,31 +32,17 @@ export function registerAutomationRoutes(app: TemplatedApp, deps: AutomationRout
       const tenant = authenticate(authorization, deps.apiKeys);
       const projectId = projectIdFromPath(rawId);
       // Another tenant's project is indistinguishable from an unknown one: 404, not 403.
-      const body = await deps.statusCache.read(tenant, projectId, async () => {
-        const execution = await storeCall(() => deps.executions.latest(tenant, projectId));
-        return execution ? JSON.stringify(statusBody(projectId, execution)) : null;
-      });
+      const body = await readStatus(statusDeps, tenant, projectId);
       if (body === null) throw new ApiError('not_found', `no automation for project ${projectId}`);
       exchange.sendRaw(200, body);
     })().catch((error) => replyError(exchange, error, deps.log));
   });
 }
 
-/** The body of a status read (also what the Fastify baseline in bench/ serves). */
-export function statusBody(projectId: string, execution: ExecutionRecord) {
-  const p = execution.projection;
-  return {
-    projectId,
-    executionId: execution.id,
-    status: p.status,
-    phase: p.phase,
-    currentTask: p.currentTask,
-    progress: p.progress,
-    attempt: p.attempt,
-    lastError: p.lastError,
-    results: p.results,
-    createdAt: execution.createdAt,
-    updatedAt: execution.updatedAt,
-    finishedAt: execution.finishedAt,
-  };
+/** What the status route reads through (also what the Fastify baseline in bench/ uses): the latest
+ * execution bounded and mapped by storeCall, and the cache. */
+export function statusReadDeps(deps: Pick<AutomationRoutesDeps, 'executions' | 'statusCache'>): ReadStatusDeps {
+  return { latest: (tenant, projectId) => storeCall(() => deps.executions.latest(tenant, projectId)), statusCache: deps.statusCache };
 }
+
+export { statusBody } from '../app/index.js';
