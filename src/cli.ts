@@ -10,10 +10,9 @@ import { formatDoctor, runDoctor } from './infra/doctor/index.js';
 import { createSandbox } from './infra/sandbox/index.js';
 import { startInspection, type Inspection } from './infra/inspect.js';
 import { runWatch } from './cli-watch.js';
-import { secretNamespaceValues } from './project/index.js';
+import { ALL_MODEL_KEY_VARS, secretNamespaceValues } from './project/index.js';
 
 const EXIT_CONFIG = 2;
-const MODEL_SECRET_ENV = ['ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'GEMINI_API_KEY', 'GOOGLE_API_KEY'];
 
 function withSettings(command: Command, keys: SettingKey[]): Command {
   for (const key of keys) {
@@ -33,7 +32,7 @@ function loggerFor(config: Config, role: string): Logger {
   const secrets = new SecretRegistry();
   for (const key of parseApiKeys(config.apiKeys).keys()) secrets.add(key);
   // Model credentials handed to coding agents: scrubbed from every line whatever field holds them.
-  for (const name of MODEL_SECRET_ENV) secrets.add(process.env[name]);
+  for (const name of ALL_MODEL_KEY_VARS) secrets.add(process.env[name]);
   // Every tenant secret (tokenEnv, keyEnv) lives in DEVTEAM_SECRET_<TENANT>__…, and the environment
   // is fixed at start-up: registering the whole namespace covers every value a project can read.
   for (const value of secretNamespaceValues(process.env)) secrets.add(value);

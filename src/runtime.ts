@@ -10,15 +10,14 @@ import {
   Janitor,
   OutboxDispatcher,
   ProjectHost,
-  loadPromptTemplates,
-  productionSteps,
-  type PromptTemplates,
   startEventWorker,
   type EventJob,
 } from './actors/index.js';
 import { MemoryBus, RedisBus, type Bus } from './infra/bus/index.js';
-import { initializeBodySchema, StatusCache } from './http/index.js';
-import { startHttpServer, type HttpServer } from './http/index.js';
+import { StatusCache } from './http/index.js';
+import { initializeBodySchema, type PromptTemplates } from './project/index.js';
+import { loadPromptTemplates, productionSteps } from './steps/index.js';
+import { invalidateStatusOnFrames, startHttpServer, type HttpServer } from './http/index.js';
 import { ArtifactsStore, EventsStore, ExecutionsStore, migrate, openDatabase, type Database } from './infra/db/index.js';
 import { PROJECT_MACHINE_ID, PROJECT_MACHINE_VERSION } from './machines/index.js';
 import type { Logger } from './infra/log.js';
@@ -179,6 +178,10 @@ export async function startRuntime(config: Config, roles: Roles, log: Logger, op
       });
       outbox.start();
       closers.push({ name: 'outbox', close: () => outbox.stop() });
+      const statusCache = new StatusCache(config.statusCacheMs);
+      // Subscribed before the HTTP server's stream: a frame drops the cached status before it is relayed.
+      const statusInvalidation = await invalidateStatusOnFrames(frames, statusCache);
+      closers.push({ name: 'status-invalidation', close: () => statusInvalidation.close() });
       http = await startHttpServer(
         {
           events,
@@ -188,7 +191,7 @@ export async function startRuntime(config: Config, roles: Roles, log: Logger, op
           artifacts,
           frames,
           metrics,
-          statusCache: new StatusCache(config.statusCacheMs),
+          statusCache,
           notifyExecution,
           log,
           bodyLimit: config.bodyLimit,

@@ -7,5 +7,3 @@ export { defaultRegistry } from './workflows.js';
 export { Janitor, type JanitorOptions, type SweepResult } from './janitor.js';
 export { ProjectHost, EXECUTIONS_CHANNEL, type ExecutionNotice, type ProjectHostOptions } from './project-host.js';
 export { ProjectRun, leaseKey, type ProjectRunDeps, type RunEnd } from './project-run.js';
-export { productionSteps, workBranch, WORK_BRANCH_PREFIX, type ProjectSteps, type ProjectStepsDeps, type StepContext } from './project-steps.js';
-export { buildRepoContext, loadPromptTemplates, renderPrompt, type PromptInput, type PromptTemplates, type RepoContext } from './prompt.js';

@@ -1,6 +1,8 @@
 // The project actors of one worker process: finds live executions nobody drives (new ones,
 // resumed ones, ones whose worker died) and drives up to `maxProjects` of them at once. Control
-// commands reach a driven project through the bus, so pause takes effect at once.
+// commands reach a driven project through the bus, so pause takes effect at once. Owners record
+// their lease's expiry on the project row, so the search tries the lease only of projects whose
+// recorded lease has run out or was released, not of every live project.
 import type { InspectionEvent, Observer } from 'xstate';
 import type { Bus } from '../infra/bus/index.js';
 import type { ExecutionRecord, ExecutionsStore } from '../infra/db/index.js';
@@ -9,7 +11,8 @@ import type { FrameLog } from '../infra/frames/index.js';
 import type { Metrics } from '../infra/metrics/index.js';
 import type { Logger } from '../infra/log.js';
 import { ProjectRun } from './project-run.js';
-import type { ProjectSteps } from './project-steps.js';
+import { RecordedLease } from './recorded-lease.js';
+import type { ProjectSteps } from '../steps/index.js';
 
 export const EXECUTIONS_CHANNEL = 'executions';
 const FAILED_RETRY_MS = 30_000;
@@ -31,6 +34,12 @@ export interface ProjectHostOptions {
   leaseTtlMs: number;
   reconcileMs: number;
   maxProjects: number;
+  /**
+   * No other process drives these projects (embedded mode: in-process lease, one process per data
+   * directory). Every live project is then tried: expiries recorded by a process that crashed are
+   * ignored rather than waited out, and an in-process lease attempt costs nothing.
+   */
+  soleWorker?: boolean;
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
 }
 
@@ -100,7 +109,10 @@ export class ProjectHost {
   private async reconcile(): Promise<void> {
     const free = this.options.maxProjects - this.runs.size;
     if (free <= 0) return;
-    const candidates = await this.options.executions.needingDriver(free + this.runs.size);
+    // Over-fetched by what this worker drives: a run whose lease record failed to be written shows up.
+    const limit = free + this.runs.size;
+    const { executions, soleWorker } = this.options;
+    const candidates = await (soleWorker ? executions.needingDriver(limit) : executions.needingOwner(limit));
     for (const c of candidates) {
       if (this.closed || this.runs.size >= this.options.maxProjects) break;
       if (this.runs.has(c.id) || (this.cooldown.get(c.id) ?? 0) > Date.now()) continue;
@@ -110,7 +122,8 @@ export class ProjectHost {
 
   private drive(executionId: string, tenant: string, projectId: string): void {
     const { executions, lease, log, leaseTtlMs, steps, inspect, frames, metrics } = this.options;
-    const run = new ProjectRun(executionId, tenant, projectId, { executions, lease, log, leaseTtlMs, steps, inspect, frames, metrics });
+    const recorded = new RecordedLease(lease, executions, { tenant, projectId }, log.child({ executionId, projectId }));
+    const run = new ProjectRun(executionId, tenant, projectId, { executions, lease: recorded, log, leaseTtlMs, steps, inspect, frames, metrics });
     let end: string = 'failed';
     const done = run
       .run()

@@ -1,10 +1,8 @@
 // zod schemas of what clients send: the single definition of each field's rules and messages.
 import { z } from 'zod';
+import { projectIdSchema } from '../project/index.js';
 
-/** Also a path component of the repository cache later: no dots first, no slashes, bounded. */
-export const projectIdSchema = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'letters, digits, "." "_" "-" (not first), at most 128 characters');
+export { projectIdSchema } from '../project/index.js';
 
 export const correlationIdSchema = z
   .string()

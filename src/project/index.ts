@@ -24,3 +24,26 @@ export {
   tenantSecretPrefix,
 } from './secret-ref.js';
 export { findUnstorableText, TEXT_PROBLEM_MESSAGES, textProblem, type TextProblem, type UnstorableText } from './storable-text.js';
+export {
+  checkTemplate,
+  DEFAULT_FEEDBACK_BUDGET_BYTES,
+  PROMPT_TEMPLATES_PATH,
+  PromptTemplateError,
+  renderPrompt,
+  trimFeedback,
+  type PromptDependency,
+  type PromptInput,
+  type PromptTemplates,
+  type RelevantReason,
+  type RepoContext,
+  type SkipReason,
+} from './prompt.js';
+export { projectIdSchema } from './project-id.js';
+export { AGENT_PRESETS, ALL_MODEL_KEY_VARS, MODEL_KEY_VARS, type AgentPresetName } from './agent-presets.js';
+export {
+  initializeBodySchema,
+  initializePolicyIssues,
+  type FieldIssue,
+  type InitializeBody,
+  type InitializePolicy,
+} from './project-config.js';

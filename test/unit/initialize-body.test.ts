@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { initializeBodySchema, initializePolicyIssues } from '../../src/http/initialize-body.js';
+import { initializeBodySchema, initializePolicyIssues } from '../../src/project/index.js';
 
 const fields = (body: unknown) => {
   const r = initializeBodySchema.safeParse(body);

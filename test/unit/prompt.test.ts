@@ -6,7 +6,8 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildRepoContext, loadPromptTemplates, PromptTemplateError, renderPrompt, trimFeedback, type PromptInput, type PromptTemplates } from '../../src/actors/prompt.js';
+import { PromptTemplateError, renderPrompt, trimFeedback, type PromptInput, type PromptTemplates } from '../../src/project/index.js';
+import { buildRepoContext, loadPromptTemplates } from '../../src/steps/index.js';
 import type { Task } from '../../src/infra/tasks/index.js';
 import { gitWork, initCheckout } from '../support/git-remote.js';
 

@@ -3,11 +3,10 @@
 import { mkdir } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, normalize, sep } from 'node:path';
 import type { ExecResult, OutputStream, ProjectSandbox } from '../sandbox/index.js';
+import { AGENT_PRESETS, type AgentPresetName } from '../../project/index.js';
 import { realDirectory, writeNewFile } from './workspace-files.js';
 
-export type AgentPresetName = 'aider' | 'claude-code' | 'codex' | 'gemini' | 'opencode' | 'command';
-
-export const AGENT_PRESETS: readonly AgentPresetName[] = ['aider', 'claude-code', 'codex', 'gemini', 'opencode', 'command'];
+export { AGENT_PRESETS, type AgentPresetName };
 
 /** What to run: built by `buildInvocation`, run by `runAgent`. */
 export interface AgentInvocation {

@@ -7,9 +7,10 @@ import { changedBetween, diffOf, resolveRef, restoreTree, saveWorkTree, snapshot
 import { WORKSPACE } from '../infra/sandbox/index.js';
 import type { ImplementOutput, StepInput } from '../machines/index.js';
 import { readTenantSecret } from '../project/index.js';
-import { buildRepoContext, renderPrompt, trimFeedback } from './prompt.js';
+import { renderPrompt, trimFeedback } from '../project/index.js';
+import { buildRepoContext } from './repo-context.js';
 import { type StepEnv } from './step-env.js';
-import type { StepContext } from './project-steps.js';
+import type { StepContext } from './step-context.js';
 
 /** Inside .git: never committed, never seen by `git status`, visible in the sandbox. */
 const RUNNER_DIR = join('.git', 'devteam');

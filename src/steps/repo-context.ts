@@ -4,6 +4,7 @@ import { lstat, readFile, realpath } from 'node:fs/promises';
 import { posix, sep } from 'node:path';
 import { gitProcessEnv, runGit } from '../infra/repo/index.js';
 import type { Task } from '../infra/tasks/index.js';
+import type { RelevantReason, RepoContext } from '../project/index.js';
 
 export const DEFAULT_CONTEXT_MAX_FILES = 400;
 export const DEFAULT_CONTEXT_BUDGET_BYTES = 24 * 1024;
@@ -12,23 +13,6 @@ const MAX_CANDIDATES = 64;
 /** git's own heuristic: a NUL in the first 8000 bytes means binary. */
 const BINARY_SNIFF_BYTES = 8000;
 const GIT_TIMEOUT_MS = 30_000;
-
-export type RelevantReason = 'mentioned' | 'basename' | 'key';
-export type SkipReason = 'binary' | 'too-large' | 'over-budget' | 'not-a-file';
-
-/** Plain data (JSON-serialisable, no Maps, no Dates) so that rendering it stays a pure function. */
-export interface RepoContext {
-  /** Tracked paths, sorted by UTF-16 code unit (locale-independent), at most maxFiles of them. */
-  files: string[];
-  /** How many files are tracked in all; more than files.length when the list was capped. */
-  totalFiles: number;
-  /** Whole files, in inclusion order: mentioned by path, then by name, then key files. */
-  relevant: Array<{ path: string; reason: RelevantReason; content: string }>;
-  /** Relevant files whose contents were left out, and why: the agent can still open them. */
-  skipped: Array<{ path: string; reason: SkipReason }>;
-  budgetBytes: number;
-  usedBytes: number;
-}
 
 export interface RepoContextOptions {
   task: Pick<Task, 'title' | 'steps' | 'criteria'>;

@@ -1,13 +1,11 @@
 // What every production step of one project shares: its configuration, the checkout in the
 // repository cache, its sandbox, the task list, credentials read from the worker's environment.
 import { existsSync } from 'node:fs';
-import type { InitializeBody } from '../http/index.js';
 import type { ArtifactsStore } from '../infra/db/index.js';
-import { readTenantSecret } from '../project/index.js';
+import { readTenantSecret, type InitializeBody, type PromptTemplates } from '../project/index.js';
 import { createWorkBranch, currentBranch, projectPaths, type RepoCache } from '../infra/repo/index.js';
 import type { ProjectSandbox, Sandbox } from '../infra/sandbox/index.js';
 import { loadTaskList, type Task, type TaskList } from '../infra/tasks/index.js';
-import type { PromptTemplates } from './prompt.js';
 
 export interface ProjectStepsDeps {
   repos: RepoCache;

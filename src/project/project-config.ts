@@ -3,19 +3,18 @@
 // config. The schema holds the rules that do not depend on who asks; initializePolicyIssues adds
 // the ones that do (the tenant's secret namespace, the operator's file remote roots).
 import { z } from 'zod';
-import {
-  branchNameProblem,
-  isTenantSecretName,
-  NO_FILE_REMOTES,
-  parseRepositoryUrl,
-  repoPathProblem,
-  repositoryUrlProblem,
-  SECRET_NAME_PATTERN,
-  tenantSecretPrefix,
-  type FileRemotePolicy,
-} from '../project/index.js';
-import type { FieldIssue } from './errors.js';
-import { projectIdSchema } from './schemas.js';
+import { AGENT_PRESETS } from './agent-presets.js';
+import { branchNameProblem } from './git-ref-name.js';
+import { projectIdSchema } from './project-id.js';
+import { repoPathProblem } from './repo-path.js';
+import { NO_FILE_REMOTES, parseRepositoryUrl, repositoryUrlProblem, type FileRemotePolicy } from './repository-url.js';
+import { isTenantSecretName, SECRET_NAME_PATTERN, tenantSecretPrefix } from './secret-ref.js';
+
+/** One refused field of a request, as the edge reports it. */
+export interface FieldIssue {
+  field: string;
+  message: string;
+}
 
 /** A rule of src/project (a function returning why a value is refused, or null) as a zod check. */
 const ruled = (problem: (value: string) => string | null) =>
@@ -39,7 +38,6 @@ const repoRelativePath = ruled(repoPathProblem);
 
 const argv = z.array(z.string().max(4096)).min(1).max(64);
 
-export const AGENT_PRESETS = ['aider', 'claude-code', 'codex', 'gemini', 'opencode', 'command'] as const;
 
 export const initializeBodySchema = z
   .strictObject({

@@ -2,9 +2,9 @@
 // whose output (its end) is what the next attempt's prompt gets.
 import type { StepInput, VerifyOutput } from '../machines/index.js';
 import { WORKSPACE } from '../infra/sandbox/index.js';
-import { trimFeedback } from './prompt.js';
+import { trimFeedback } from '../project/index.js';
 import type { StepEnv } from './step-env.js';
-import type { StepContext } from './project-steps.js';
+import type { StepContext } from './step-context.js';
 
 /** Bytes of a failing command's output kept for the next attempt (the end is kept). */
 const FEEDBACK_BYTES = 16 * 1024;

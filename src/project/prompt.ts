@@ -1,18 +1,28 @@
 // The prompt handed to a coding agent for one task attempt, filled into the templates in
 // ai_docs/prompts: a pure function of its input, so the same input gives a byte-identical prompt.
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Task } from '../infra/tasks/index.js';
-import type { RepoContext } from './repo-context.js';
-
-export { buildRepoContext, type RepoContext, type RepoContextOptions } from './repo-context.js';
 
 /** The templates' place in this package, relative to its root. */
 export const PROMPT_TEMPLATES_PATH = 'ai_docs/prompts';
 /** The end of a failing command's output is where the error is; 12 KiB keeps it without drowning the task. */
 export const DEFAULT_FEEDBACK_BUDGET_BYTES = 12 * 1024;
+
+export type RelevantReason = 'mentioned' | 'basename' | 'key';
+export type SkipReason = 'binary' | 'too-large' | 'over-budget' | 'not-a-file';
+
+/** Plain data (JSON-serialisable, no Maps, no Dates) so that rendering it stays a pure function. */
+export interface RepoContext {
+  /** Tracked paths, sorted by UTF-16 code unit (locale-independent), at most maxFiles of them. */
+  files: string[];
+  /** How many files are tracked in all; more than files.length when the list was capped. */
+  totalFiles: number;
+  /** Whole files, in inclusion order: mentioned by path, then by name, then key files. */
+  relevant: Array<{ path: string; reason: RelevantReason; content: string }>;
+  /** Relevant files whose contents were left out, and why: the agent can still open them. */
+  skipped: Array<{ path: string; reason: SkipReason }>;
+  budgetBytes: number;
+  usedBytes: number;
+}
 
 export interface PromptTemplates {
   /** The whole prompt; `{{retry}}` is where the retry section goes. */
@@ -112,49 +122,16 @@ export function trimFeedback(text: string, budgetBytes = DEFAULT_FEEDBACK_BUDGET
   return { text: marker(omittedBytes) + bytes.subarray(start).toString('utf8'), omittedBytes };
 }
 
-const templateCache = new Map<string, Promise<PromptTemplates>>();
-
-/** Reads (once per directory, for the life of the process) and checks the templates. */
-export function loadPromptTemplates(dir: string = defaultPromptTemplatesDir()): Promise<PromptTemplates> {
-  let loaded = templateCache.get(dir);
-  if (!loaded) {
-    loaded = readTemplates(dir);
-    // A failed read is not cached: the next call retries.
-    loaded.catch(() => templateCache.delete(dir));
-    templateCache.set(dir, loaded);
+/** Checks a template's placeholders; the text without its leading editors' comment, or throws. */
+export function checkTemplate(name: 'implement' | 'retry', raw: string, where: string): string {
+  // A leading <!-- … --> documents the template for its editors; the agent does not need it.
+  const text = raw.replace(/\r\n?/g, '\n').replace(/^<!--[\s\S]*?-->\n*/, '');
+  const keys: readonly string[] = name === 'implement' ? IMPLEMENT_KEYS : RETRY_KEYS;
+  const unknown = [...text.matchAll(PLACEHOLDER)].map((m) => m[1]!).filter((k) => !keys.includes(k));
+  if (unknown.length) {
+    throw new PromptTemplateError('prompt_template_invalid', `prompt template ${where} uses unknown placeholders: ${[...new Set(unknown)].join(', ')}`);
   }
-  return loaded;
-}
-
-/** `ai_docs/prompts` at the package root, found from this module (works from src/ and dist/src/). */
-export function defaultPromptTemplatesDir(moduleUrl: string | URL = import.meta.url): string {
-  let dir = dirname(fileURLToPath(moduleUrl));
-  for (;;) {
-    if (existsSync(join(dir, 'package.json'))) return join(dir, PROMPT_TEMPLATES_PATH);
-    const parent = dirname(dir);
-    if (parent === dir) throw new PromptTemplateError('prompt_template_unreadable', `no package root above ${String(moduleUrl)}`);
-    dir = parent;
-  }
-}
-
-async function readTemplates(dir: string): Promise<PromptTemplates> {
-  const read = async (name: string, keys: readonly string[]): Promise<string> => {
-    const path = join(dir, name);
-    let raw: string;
-    try {
-      raw = await readFile(path, 'utf8');
-    } catch (error) {
-      throw new PromptTemplateError('prompt_template_unreadable', `cannot read prompt template ${path}`, { cause: error });
-    }
-    // A leading <!-- … --> documents the template for its editors; the agent does not need it.
-    const text = raw.replace(/\r\n?/g, '\n').replace(/^<!--[\s\S]*?-->\n*/, '');
-    const unknown = [...text.matchAll(PLACEHOLDER)].map((m) => m[1]!).filter((k) => !keys.includes(k));
-    if (unknown.length) {
-      throw new PromptTemplateError('prompt_template_invalid', `prompt template ${path} uses unknown placeholders: ${[...new Set(unknown)].join(', ')}`);
-    }
-    return text;
-  };
-  return { implement: await read('implement.md', IMPLEMENT_KEYS), retry: await read('retry.md', RETRY_KEYS) };
+  return text;
 }
 
 /**

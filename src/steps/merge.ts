@@ -1,0 +1,39 @@
+// MERGE: commit the verified change on the work branch and fold it into the base branch (ff or a
+// merge commit); PUSH then publishes the base. Both are no-ops when already done.
+import type { MergeOutput, PushOutput, StepInput } from '../machines/index.js';
+import { commitsAhead, commitWork, mergeIntoBase, pushBase, type MergeOptions } from '../infra/repo/index.js';
+import type { StepContext } from './step-context.js';
+import type { StepEnv } from './step-env.js';
+
+function commitMessage(input: StepInput): string {
+  return `Task ${input.task!.id}: ${input.task!.title}\n\nImplemented and verified by DevTeam Runner (execution ${input.executionId}, attempt ${input.attempt}).`;
+}
+
+function integration(env: StepEnv, input: StepInput): Omit<MergeOptions, 'signal'> {
+  return {
+    branch: input.branch!,
+    base: env.base,
+    mode: env.config.merge.mode,
+    message: `Merge ${input.branch}: task ${input.task!.id} ${input.task!.title}`,
+    author: env.deps.author,
+  };
+}
+
+export async function mergeStep(env: StepEnv, input: StepInput, { signal, log }: StepContext): Promise<MergeOutput> {
+  const repoDir = await env.local(signal);
+  const committed = await commitWork(repoDir, { message: commitMessage(input), author: env.deps.author, signal });
+  if ((await commitsAhead(repoDir, `refs/remotes/origin/${env.base}`, input.branch!, signal)) === 0) {
+    // A verified change always leaves a commit: without one it is not in this checkout.
+    throw new Error(`task ${input.task!.id}: nothing to merge — the verified change is not in this worker's checkout`);
+  }
+  const merged = await mergeIntoBase(repoDir, { ...integration(env, input), signal });
+  log.info({ commit: merged.sha, created: committed.created, alreadyMerged: merged.alreadyMerged }, 'merged into the base branch');
+  return { commit: merged.sha };
+}
+
+export async function pushStep(env: StepEnv, input: StepInput, { signal, log }: StepContext): Promise<PushOutput> {
+  const repoDir = await env.local(signal);
+  const pushed = await pushBase(repoDir, { ...integration(env, input), url: env.config.repository.url, credentials: env.credentials(), signal });
+  log.info({ commit: pushed.sha, pushed: pushed.pushed, retried: pushed.retried }, 'pushed the base branch');
+  return { commit: pushed.sha };
+}
