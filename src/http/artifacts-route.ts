@@ -21,8 +21,8 @@ export interface ArtifactsRouteDeps {
 }
 
 // Checked before any query: a malformed id would otherwise reach Postgres as a uuid cast error (503).
-const executionIdSchema = z.guid();
-const querySchema = z.object({
+export const executionIdSchema = z.guid();
+export const artifactsQuerySchema = z.object({
   content: z.enum(['0', '1', 'true', 'false']).optional(),
 });
 
@@ -43,7 +43,7 @@ async function list(exchange: Exchange, authorization: string, rawId: string, qu
   if (!executionIdSchema.safeParse(executionId).success) throw new ApiError('invalid_id', 'executionId must be a UUID');
   const taskId = query.get('taskId') ?? undefined;
   if (taskId !== undefined && !TaskIdSchema.safeParse(taskId).success) throw new ApiError('invalid_id', 'taskId must be "<phase>.<n>", e.g. "1.2"');
-  const parsed = querySchema.safeParse({ content: query.get('content') ?? undefined });
+  const parsed = artifactsQuerySchema.safeParse({ content: query.get('content') ?? undefined });
   if (!parsed.success) throw validationError(parsed.error);
   const withContent = parsed.data.content === '1' || parsed.data.content === 'true';
 

@@ -12,6 +12,7 @@ import { replyError } from './reply-error.js';
 import { Exchange, InFlight } from './exchange.js';
 import type { Metrics } from '../infra/metrics/index.js';
 import { registerHealthRoutes, type ReadinessCheck } from './health-routes.js';
+import { registerOpenApiRoute } from './openapi-route.js';
 
 export interface HttpDeps extends EventRoutesDeps, AutomationRoutesDeps, ControlRoutesDeps, InitializeRouteDeps, ArtifactsRouteDeps, StreamDeps {
   log: Logger;
@@ -52,6 +53,7 @@ export async function startHttpServer(deps: HttpDeps, listen: { host: string; po
   registerControlRoutes(app, deps, inFlight);
   registerInitializeRoute(app, deps, inFlight);
   registerArtifactsRoute(app, deps, inFlight);
+  registerOpenApiRoute(app, inFlight);
   const stream = await registerStream(app, deps);
   app.any('/*', (res, req) => {
     const exchange = new Exchange(res, inFlight, 'unmatched');
