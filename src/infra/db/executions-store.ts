@@ -271,6 +271,52 @@ export class ExecutionsStore {
     );
   }
 
+  /**
+   * Live executions (running or stopping) whose project's recorded lease has run out by the
+   * database's clock, was released, or was never taken: the only ones a reconcile poll tries to
+   * own. Least recently written first.
+   */
+  async needingOwner(limit: number): Promise<Array<{ id: string; tenant: string; projectId: string }>> {
+    return this.sql.unsafe<Array<{ id: string; tenant: string; projectId: string }>>(
+      `SELECT e.id, e.tenant, e.project_id AS "projectId" FROM executions e
+         JOIN projects p ON p.tenant = e.tenant AND p.project_id = e.project_id
+        WHERE e.status IN ('running', 'stopping') AND (p.lease_expires_at IS NULL OR p.lease_expires_at <= clock_timestamp())
+        ORDER BY e.updated_at LIMIT $1`,
+      [limit],
+      PREPARED,
+    );
+  }
+
+  /**
+   * Records that the lease `token` holds the project for `ttlMs` more, from the database's clock.
+   * Called by the owner after every successful acquire and renewal; unconditional, because only a
+   * current owner calls it (a late write of an earlier owner is overwritten by the next renewal).
+   */
+  async recordLease(tenant: string, projectId: string, token: string, ttlMs: number): Promise<void> {
+    await this.sql.unsafe(
+      `UPDATE projects SET lease_token = $3, lease_expires_at = clock_timestamp() + $4::int * interval '1 millisecond'
+        WHERE tenant = $1 AND project_id = $2`,
+      [tenant, projectId, token, ttlMs],
+      PREPARED,
+    );
+  }
+
+  /** The owner released the project: forget its lease, unless a newer owner recorded its own since. */
+  async clearLease(tenant: string, projectId: string, token: string): Promise<void> {
+    await this.sql.unsafe(
+      `UPDATE projects SET lease_token = NULL, lease_expires_at = NULL WHERE tenant = $1 AND project_id = $2 AND lease_token = $3`,
+      [tenant, projectId, token],
+      PREPARED,
+    );
+  }
+
+  /** The project's recorded lease (what needingOwner reads), for operators and tests. */
+  async recordedLease(tenant: string, projectId: string): Promise<{ token: string | null; expiresAt: Date | null } | null> {
+    const rows = await this.sql`
+      SELECT lease_token AS token, lease_expires_at AS "expiresAt" FROM projects WHERE tenant = ${tenant} AND project_id = ${projectId}`;
+    return (rows[0] as { token: string | null; expiresAt: Date | null } | undefined) ?? null;
+  }
+
   /** The project's stored configuration (the validated initialize body, no secrets). */
   async projectConfig(tenant: string, projectId: string): Promise<Record<string, unknown> | null> {
     const rows = await this.sql`SELECT config FROM projects WHERE tenant = ${tenant} AND project_id = ${projectId}`;
