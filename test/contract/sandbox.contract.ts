@@ -1,4 +1,6 @@
-// The Sandbox contract: the docker and local (bubblewrap) drivers must pass these tests unchanged.
+// The Sandbox contract: every driver (docker, local bubblewrap, the host runner) must pass these
+// tests unchanged; a driver that cannot honour a group of them by design says so, and those are
+// registered as skipped with the reason in their name.
 import { existsSync } from 'node:fs';
 import { chmod, lstat, mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -81,13 +83,38 @@ export interface SandboxFixture {
   sandbox: Sandbox;
   /** Tenant unique to this run so parallel runs and leftovers never collide. */
   tenant: string;
+  /**
+   * Another instance of the driver with the same prefix and setup: what a second process of this
+   * runner on the same host builds (or a process that then dies). Absent: nothing is left behind.
+   */
+  sibling?: () => Sandbox;
   cleanup(): Promise<void>;
+}
+
+/** Groups of the contract a driver cannot honour by design, each with the reason said in the skipped tests' names. */
+export interface SandboxLacks {
+  /** No memory/cpu limits. */
+  limits?: string;
+  /** No isolation: commands see the whole host (other workspaces, the data directory, /etc). */
+  isolation?: string;
+  /** Keeps nothing outside the process's memory, so a dead process leaves nothing to reap. */
+  leftovers?: string;
+}
+
+type TestBody = () => Promise<void>;
+
+/** `it`, or `it.skip` with the reason appended to the name when the driver lacks what the test needs. */
+function unless(reason: string | undefined): (name: string, body: TestBody, timeout?: number) => void {
+  return (name, body, timeout) => (reason ? it.skip(`${name} (${reason})`, body, timeout) : it(name, body, timeout));
 }
 
 const GiB = 1024;
 
-export function sandboxContract(implementation: string, make: (setup: SandboxSetup) => Promise<SandboxFixture>): void {
+export function sandboxContract(implementation: string, make: (setup: SandboxSetup) => Promise<SandboxFixture>, lacks: SandboxLacks = {}): void {
   describe(`Sandbox contract: ${implementation}`, () => {
+    const limited = unless(lacks.limits);
+    const isolated = unless(lacks.isolation);
+    const leftBehind = unless(lacks.leftovers);
     let fixture: SandboxFixture;
     let attack: AttackFixture;
     let setup: SandboxSetup;
@@ -150,8 +177,40 @@ export function sandboxContract(implementation: string, make: (setup: SandboxSet
       const { sandbox } = await fixture.sandbox.ensure(s);
       const result = await sandbox.exec(['sh', '-c', 'pwd; cat from-host.txt; echo written > from-sandbox.txt'], { timeoutMs: 10_000 });
       expect(result).toMatchObject({ exitCode: 0, outcome: 'completed', truncated: false });
-      expect(result.stdout).toBe(`${WORKSPACE}\nhello from host\n`);
+      expect(result.stdout).toBe(`${sandbox.workspacePath}\nhello from host\n`);
       expect(await readFile(join(s.workspace, 'from-sandbox.txt'), 'utf8')).toBe('written\n');
+      // The drivers with a mount namespace show it at WORKSPACE; the host runner at its own path.
+      expect(sandbox.workspacePath === WORKSPACE || sandbox.driver === 'none').toBe(true);
+    });
+
+    it('shows the workspace at workspacePath to argv, env and a relative cwd', async () => {
+      // How the steps use it: the prompt file in argv, the npm cache in env, commands run in a sub-folder.
+      const s = await spec();
+      await mkdir(join(s.workspace, '.git', 'devteam'), { recursive: true });
+      await writeFile(join(s.workspace, '.git', 'devteam', 'prompt.md'), 'the prompt\n');
+      const { sandbox } = await fixture.sandbox.ensure(s);
+      const prompt = `${sandbox.workspacePath}/.git/devteam/prompt.md`;
+      const result = await sandbox.exec(['sh', '-c', 'pwd; cat "$1"; cat "$PROMPT"; mkdir -p "$CACHE" && echo cached > "$CACHE/x"', 'sh', prompt], {
+        cwd: '.git',
+        timeoutMs: 10_000,
+        env: { PROMPT: prompt, CACHE: `${sandbox.workspacePath}/.git/devteam/npm-cache` },
+      });
+      expect(result.stderr).toBe('');
+      expect(result.stdout).toBe(`${sandbox.workspacePath}/.git\nthe prompt\nthe prompt\n`);
+      expect(await readFile(join(s.workspace, '.git', 'devteam', 'npm-cache', 'x'), 'utf8')).toBe('cached\n');
+    });
+
+    it("does not pass the runner's own environment to commands", async () => {
+      process.env.DEVTEAM_CONTRACT_SECRET_PROBE = 'runner-only';
+      try {
+        const { sandbox } = await fixture.sandbox.ensure(await spec());
+        const result = await sandbox.exec(['sh', '-c', 'env'], { timeoutMs: 10_000, env: { ONLY: 'this' } });
+        expect(result.stdout).not.toContain('DEVTEAM_CONTRACT_SECRET_PROBE');
+        expect(result.stdout).not.toContain('runner-only');
+        expect(result.stdout).toContain('ONLY=this');
+      } finally {
+        delete process.env.DEVTEAM_CONTRACT_SECRET_PROBE;
+      }
     });
 
     it('passes argv without a shell and per-command environment', async () => {
@@ -243,7 +302,7 @@ export function sandboxContract(implementation: string, make: (setup: SandboxSet
       expect(result.stdout).toBe('');
     });
 
-    it('kills a process that allocates past the memory limit and keeps working', async () => {
+    limited('kills a process that allocates past the memory limit and keeps working', async () => {
       const { sandbox } = await fixture.sandbox.ensure(await spec({ limits: { cpus: 1, memoryMb: GiB } }));
       // 1.5 GiB of touched pages in 64 MiB steps; a limit that does not hold lets it print "survived".
       const hog = 'const a = []; for (let i = 0; i < 24; i++) { a.push(Buffer.alloc(64 << 20, 1)); } console.log("survived")';
@@ -295,7 +354,41 @@ export function sandboxContract(implementation: string, make: (setup: SandboxSet
       expect(await fixture.sandbox.list()).not.toContain(a.sandbox.name);
     }, 30_000);
 
-    it('does not show another tenant\'s checkout, the data directory or the repository caches', async () => {
+    leftBehind('reaps what a dead process left behind, but not what a live process uses or just used', async () => {
+      const crashed = fixture.sibling!();
+      const live = fixture.sibling!();
+      const [left, recent, busy] = [await spec(), await spec(), await spec()];
+      const l = await crashed.ensure(left);
+      await l.sandbox.exec(['true'], { timeoutMs: 10_000 });
+      // `crashed` is dropped from here on, never removing its sandbox: what a process that died leaves.
+      const r = await live.ensure(recent);
+      const b = await live.ensure(busy);
+      const running = b.sandbox.exec(['sleep', '5'], { timeoutMs: 20_000 });
+      try {
+        // Past the cutoff by more than a second: the docker engine reports the marker in whole seconds.
+        await new Promise((resolve) => setTimeout(resolve, 2_500));
+        await r.sandbox.exec(['true'], { timeoutMs: 10_000 });
+        // This instance never knew any of the three: only what is on the host tells them apart.
+        const reaped = await fixture.sandbox.reapIdle(1_000);
+        expect(reaped).toContain(l.sandbox.name);
+        expect(reaped).not.toContain(r.sandbox.name);
+        expect(reaped).not.toContain(b.sandbox.name);
+        expect((await running).exitCode).toBe(0);
+        const names = await fixture.sandbox.list();
+        expect(names).not.toContain(l.sandbox.name);
+        expect(names).toEqual(expect.arrayContaining([r.sandbox.name, b.sandbox.name]));
+        // The live process keeps using its sandbox after the sweep.
+        expect((await r.sandbox.exec(['true'], { timeoutMs: 10_000 })).exitCode).toBe(0);
+      } finally {
+        await running;
+        await live.remove(recent.tenant, recent.projectId);
+        await live.remove(busy.tenant, busy.projectId);
+        await fixture.sandbox.remove(left.tenant, left.projectId);
+        await Promise.all([live.close(), crashed.close()]);
+      }
+    }, 60_000);
+
+    isolated('does not show another tenant\'s checkout, the data directory or the repository caches', async () => {
       const box = await attackBox(0);
       const other = attack.workspace(attack.tenants[1], 'attack');
       for (const path of [join(other, 'secret.txt'), join(attack.data, 'pgdata', 'base', 'secret-row'), join(attack.data, 'pgdata', 'PG_VERSION')]) {
@@ -311,7 +404,7 @@ export function sandboxContract(implementation: string, make: (setup: SandboxSet
       }
     });
 
-    it('shows nothing of /root, /home, /work, /srv, /mnt or /var and no host secrets in /etc', async () => {
+    isolated('shows nothing of /root, /home, /work, /srv, /mnt or /var and no host secrets in /etc', async () => {
       const box = await attackBox(0);
       const agentDirs = [attack.agentBin, dirname(attack.agentBin)];
       for (const dir of ['/root', '/home', '/work', '/srv', '/mnt', '/media', '/var']) {
@@ -356,6 +449,10 @@ export function sandboxContract(implementation: string, make: (setup: SandboxSet
       const result = await box.exec(['fake-agent'], { timeoutMs: 20_000, env: { PATH: `${attack.agentBin}:${SANDBOX_PATH}` } });
       expect(result.stderr).toBe('');
       expect(result.stdout).toBe('fake agent ran with its dependency\n');
+    });
+
+    isolated('shows the agent installs read-only', async () => {
+      const box = await attackBox(0);
       const write = await sh(box, `touch "${join(attack.agentBin, 'planted')}"`);
       expect(write.exitCode).not.toBe(0);
     });
@@ -386,7 +483,7 @@ export function sandboxContract(implementation: string, make: (setup: SandboxSet
       }
     });
 
-    it('refuses a bind that would expose the data directory, and a workspace that contains it', async () => {
+    isolated('refuses a bind that would expose the data directory', async () => {
       const exposing = await make({ ...setup, binds: [`${attack.base}:${attack.base}`] });
       try {
         const error = await exposing.sandbox
@@ -397,6 +494,9 @@ export function sandboxContract(implementation: string, make: (setup: SandboxSet
       } finally {
         await exposing.cleanup();
       }
+    });
+
+    it('refuses a workspace that contains the data directory', async () => {
       const wide = await fixture.sandbox
         .ensure({ tenant: attack.tenants[0], projectId: 'wide', workspace: attack.data, limits: { cpus: 1, memoryMb: GiB } })
         .catch((e: unknown) => e);

@@ -47,9 +47,11 @@ afterAll(async () => {
 
 sandboxContract('docker', async (setup) => {
   const prefix = newPrefix();
-  const sandbox = new DockerSandbox({ docker, image: IMAGE, prefix, network: 'host', ...setup, binds: [...BINDS, ...(setup.binds ?? []).map((b) => `${b}:ro`)] });
+  const make = () => new DockerSandbox({ docker, image: IMAGE, prefix, network: 'host', ...setup, binds: [...BINDS, ...(setup.binds ?? []).map((b) => `${b}:ro`)] });
+  const sandbox = make();
   return {
     sandbox,
+    sibling: make,
     tenant: `t${randomBytes(4).toString('hex')}`,
     cleanup: async () => {
       await sandbox.close();

@@ -42,6 +42,7 @@ sandboxContract('local (bubblewrap)', async (setup) => {
   return {
     sandbox,
     tenant,
+    sibling: () => new BwrapSandbox({ prefix, ...setup }),
     cleanup: async () => {
       for (const name of await sandbox.list()) {
         const [t, ...rest] = name.slice(prefix.length + 1).split('-');

@@ -6,8 +6,10 @@ import { posix } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import type { Logger } from 'pino';
 import {
+  cgroupActivity,
   cgroupDirs,
   cgroupsUsable,
+  cgroupTreeEmpty,
   createChildCgroup,
   createProjectCgroup,
   killCgroup,
@@ -15,7 +17,9 @@ import {
   oomCounters,
   procsFiles,
   removeCgroupTree,
+  removeEmptyCgroupTree,
   setMemoryLimit,
+  touchCgroup,
   type CgroupDirs,
 } from './cgroup-v1.js';
 import { agentInstalls, canonical, checkBinds, checkWorkspace, parseBinds, type ReadOnlyBind } from './host-binds.js';
@@ -137,6 +141,7 @@ export class BwrapSandbox implements Sandbox {
     const known = this.projects.get(name);
     if (known) {
       known.lastActivity = Date.now();
+      if (known.dirs) await touchCgroup(known.dirs).catch(() => undefined);
       return { sandbox: this.handle(known), reused: true };
     }
     const project: Project = { spec, name, dirs: undefined, hierarchical: false, running: new Set(), lastActivity: Date.now(), removed: false };
@@ -171,7 +176,35 @@ export class BwrapSandbox implements Sandbox {
     const cutoff = Date.now() - idleMs;
     const idle = [...this.projects.values()].filter((p) => p.running.size === 0 && p.lastActivity < cutoff);
     for (const p of idle) await this.remove(p.spec.tenant, p.spec.projectId);
-    return idle.map((p) => p.name);
+    return [...idle.map((p) => p.name), ...(await this.sweepLeftovers(cutoff))];
+  }
+
+  /**
+   * Project groups under this prefix that this instance does not know: left by a process of this
+   * runner that died, or in use by a live one (two runners on one host may share a prefix). Which
+   * is which is read from the host, not from a pid marker — a project moves between processes and
+   * keeps its group's name, so "who created it" says nothing about who uses it now:
+   * - a process in the group or below it (any controller) → in use, kept;
+   * - its directories' mtime, touched by every exec at start and end (touchCgroup) → kept while
+   *   newer than the cutoff, so a live process's idle group goes when its own sweep would take it;
+   * - removal only rmdirs empty groups and kills nothing: a command that entered meanwhile makes
+   *   the kernel refuse it. A live process whose group went recreates it on its next command.
+   */
+  private async sweepLeftovers(cutoff: number): Promise<string[]> {
+    const swept: string[] = [];
+    for (const name of await listProjectCgroups(this.cgroupRoot, this.prefix)) {
+      if (this.projects.has(name)) continue;
+      const dirs = cgroupDirs(this.cgroupRoot, this.prefix, name);
+      try {
+        const last = await cgroupActivity(dirs);
+        if (last === undefined || last >= cutoff || !(await cgroupTreeEmpty(dirs))) continue;
+        if (await removeEmptyCgroupTree(dirs)) swept.push(name);
+      } catch (error) {
+        this.log?.warn({ err: error, name }, 'could not remove a leftover sandbox cgroup');
+      }
+    }
+    if (swept.length > 0) this.log?.info({ sandboxes: swept }, 'removed sandbox cgroups no live process uses');
+    return swept;
   }
 
   async list(): Promise<string[]> {
@@ -219,6 +252,7 @@ export class BwrapSandbox implements Sandbox {
       name: project.name,
       tenant: project.spec.tenant,
       projectId: project.spec.projectId,
+      workspacePath: WORKSPACE,
       exec,
       health: (): Promise<SandboxHealth> => checkTools((argv) => exec(argv, { timeoutMs: 15_000 })),
     };
@@ -293,8 +327,7 @@ export class BwrapSandbox implements Sandbox {
       const n = ++this.execCounter;
       dirs = cgroupDirs(this.cgroupRoot, this.prefix, project.name, `exec-${n}`);
       try {
-        await createChildCgroup(dirs);
-        if (!project.hierarchical) await setMemoryLimit(dirs.memory, project.spec.limits.memoryMb);
+        await this.commandCgroup(project, dirs);
       } catch (error) {
         await removeCgroupTree(dirs).catch(() => undefined);
         if (project.removed) return result('cancelled', null);
@@ -367,9 +400,26 @@ export class BwrapSandbox implements Sandbox {
       options.signal?.removeEventListener('abort', onAbort);
       // Whatever the command left running in the background dies with it.
       if (dirs) await removeCgroupTree(dirs).catch((error: unknown) => this.log?.warn({ err: error, name: project.name }, 'could not remove a command cgroup'));
+      if (project.dirs) await touchCgroup(project.dirs).catch(() => undefined);
       project.running.delete(running);
       project.lastActivity = Date.now();
     }
+  }
+
+  /** The command's own group under the project's, marking the project active for other processes' sweeps. */
+  private async commandCgroup(project: Project, dirs: CgroupDirs): Promise<void> {
+    await touchCgroup(project.dirs!).catch(() => undefined);
+    try {
+      await createChildCgroup(dirs);
+    } catch (error) {
+      // Another process's sweep removed the project's group while it was idle: set it up again.
+      // Not when this instance removed the project: that must fail, not recreate it.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || project.removed) throw error;
+      await removeCgroupTree(dirs);
+      project.hierarchical = await createProjectCgroup(project.dirs!, project.spec.limits);
+      await createChildCgroup(dirs);
+    }
+    if (!project.hierarchical) await setMemoryLimit(dirs.memory, project.spec.limits.memoryMb);
   }
 }
 

@@ -1,6 +1,6 @@
 // cgroup v1 plumbing for the local sandbox: per-project groups that hold the limits, and one child
 // group per command, so "kill everything this command started" is "kill every pid in its group".
-import { access, mkdir, readFile, readdir, rmdir, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, readdir, rmdir, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SandboxLimits } from './sandbox.js';
 
@@ -151,8 +151,62 @@ export async function oomCounters(memoryDir: string): Promise<{ failcnt: number;
   return { failcnt, oomKill: match ? Number(match[1]) : 0 };
 }
 
-/** Names of the project groups under the prefix (memory controller), including leftovers of a previous run. */
+/** Names of the project groups under the prefix (any controller), including leftovers of other processes. */
 export async function listProjectCgroups(root: string, prefix: string): Promise<string[]> {
-  const entries = await readdir(join(root, 'memory', prefix), { withFileTypes: true }).catch(() => []);
-  return entries.filter((e) => e.isDirectory()).map((e) => e.name);
+  const names = new Set<string>();
+  for (const c of CONTROLLERS) {
+    const entries = await readdir(join(root, c, prefix), { withFileTypes: true }).catch(() => []);
+    for (const e of entries) if (e.isDirectory()) names.add(e.name);
+  }
+  return [...names].sort();
+}
+
+/**
+ * Marks activity on a group: its directories' mtime, which any process of this runner can read
+ * (cgroupfs does not change a group's mtime by itself, not even when child groups come and go).
+ */
+export async function touchCgroup(dirs: CgroupDirs): Promise<void> {
+  const now = new Date();
+  await Promise.all(CONTROLLERS.map((c) => utimes(dirs[c], now, now)));
+}
+
+/** The group's last activity (ms since epoch): the latest mtime of its directories; undefined when none exists. */
+export async function cgroupActivity(dirs: CgroupDirs): Promise<number | undefined> {
+  const times = await Promise.all(CONTROLLERS.map((c) => stat(dirs[c]).then((s) => s.mtimeMs, () => undefined)));
+  const known = times.filter((t): t is number => t !== undefined);
+  return known.length ? Math.max(...known) : undefined;
+}
+
+async function childGroups(dirs: CgroupDirs): Promise<CgroupDirs[]> {
+  const names = new Set<string>();
+  for (const c of CONTROLLERS) {
+    for (const e of await readdir(dirs[c], { withFileTypes: true }).catch(() => [])) if (e.isDirectory()) names.add(e.name);
+  }
+  return [...names].map((n) => ({ memory: join(dirs.memory, n), cpu: join(dirs.cpu, n), pids: join(dirs.pids, n) }));
+}
+
+/** True when no process is in the group or any group below it, in any controller. */
+export async function cgroupTreeEmpty(dirs: CgroupDirs): Promise<boolean> {
+  if ((await pidsIn(dirs)).length > 0) return false;
+  for (const child of await childGroups(dirs)) if (!(await cgroupTreeEmpty(child))) return false;
+  return true;
+}
+
+/**
+ * Removes a group tree that holds no process, killing nothing: the kernel refuses (EBUSY) to
+ * remove a group a process has entered meanwhile, and then this stops and returns false.
+ */
+export async function removeEmptyCgroupTree(dirs: CgroupDirs): Promise<boolean> {
+  for (const child of await childGroups(dirs)) if (!(await removeEmptyCgroupTree(child))) return false;
+  for (const c of CONTROLLERS) {
+    try {
+      await rmdir(dirs[c]);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') continue;
+      if (code === 'EBUSY' || code === 'ENOTEMPTY') return false;
+      throw error;
+    }
+  }
+  return true;
 }

@@ -2,6 +2,7 @@
 import type { Logger } from 'pino';
 import { BwrapSandbox } from './bwrap-sandbox.js';
 import { DockerSandbox } from './docker-sandbox.js';
+import { HostSandbox } from './host-sandbox.js';
 import type { Sandbox, SandboxDriverName } from './sandbox.js';
 
 export interface SandboxSettings {
@@ -18,8 +19,8 @@ export interface SandboxSettings {
   log?: Logger;
 }
 
-/** The configured driver, or null for "none" (commands run on the host without isolation). */
-export function createSandbox(settings: SandboxSettings): Sandbox | null {
+/** The configured driver; "none" is the host runner (commands on this host, no isolation or limits). */
+export function createSandbox(settings: SandboxSettings): Sandbox {
   const prefix = settings.prefix ?? 'devteam';
   const agentPaths = settings.agentPath ? settings.agentPath.split(':').filter(Boolean) : [];
   const protectedPaths = settings.protectedPaths ?? [];
@@ -37,6 +38,7 @@ export function createSandbox(settings: SandboxSettings): Sandbox | null {
     case 'local':
       return new BwrapSandbox({ prefix, log: settings.log, binds: settings.binds ? settings.binds.split(',') : [], agentPaths, protectedPaths });
     case 'none':
-      return null;
+      // Binds are moot: every host path is visible anyway.
+      return new HostSandbox({ prefix, agentPaths, protectedPaths, log: settings.log });
   }
 }

@@ -8,10 +8,17 @@ import { OutputCollector } from './output-collector.js';
 import { SandboxError, WORKSPACE, type ExecOptions, type ExecResult } from './sandbox.js';
 
 /**
+ * The container's last-activity marker: the wrapper rewrites it (a redirection, no process) when a
+ * command starts and when it ends. Its mtime is what any process of this runner reads to tell a
+ * container in recent use from one a dead process left (see DockerSandbox.reapIdle).
+ */
+export const ACTIVITY_FILE = '/tmp/.devteam-activity';
+const TOUCH = `{ : > ${ACTIVITY_FILE}; } 2>/dev/null`;
+/**
  * Every Docker exec is its own session and process group, so the wrapper's pid is the group to kill.
  * The wrapper records it in a pid file ($0) and stays the parent (no `exec`) only to delete that file.
  */
-const WRAPPER = 'echo $$ > "$0"; "$@"; rc=$?; rm -f "$0"; exit $rc';
+const WRAPPER = `echo $$ > "$0"; ${TOUCH}; "$@"; rc=$?; rm -f "$0"; ${TOUCH}; exit $rc`;
 /** Waits briefly for the pid file, since a cancel can arrive before the wrapper has written it.
  * `kill -9 -PGID`: dash's kill accepts neither `--` nor `-s KILL` before a negative pid. */
 const KILLER = 'i=0; while [ $i -lt 20 ]; do if [ -s "$0" ]; then kill -9 -"$(cat "$0")"; rm -f "$0"; exit 0; fi; sleep 0.1; i=$((i+1)); done';

@@ -4,7 +4,7 @@
 import { isAbsolute } from 'node:path';
 import Dockerode from 'dockerode';
 import type { Logger } from 'pino';
-import { readOomKills, runDockerExec, type ExecHandle } from './docker-exec.js';
+import { ACTIVITY_FILE, readOomKills, runDockerExec, type ExecHandle } from './docker-exec.js';
 import { searchPath } from './sandbox.js';
 import { agentInstalls, checkBinds, checkWorkspace, type ReadOnlyBind } from './host-binds.js';
 import {
@@ -126,6 +126,16 @@ export class DockerSandbox implements Sandbox {
     });
   }
 
+  /**
+   * Containers with this prefix are this instance's, or another process's of this runner: one that
+   * died (a crash leaves its containers running), or a live one on this engine (runners may share
+   * a prefix). A container this instance does not track is judged by what the engine shows, not
+   * by a creator label: a project moves between processes and keeps its container's name, so who
+   * created it says nothing about who uses it now. It is kept while a command runs in it (top
+   * lists more than the keepalive) or its last-activity marker (ACTIVITY_FILE, rewritten by every
+   * exec at start and end; else its creation time) is newer than the cutoff — so a live process's
+   * container goes only when its own sweep would take it, and its next ensure creates it again.
+   */
   async reapIdle(idleMs: number): Promise<string[]> {
     const now = Date.now();
     const reaped: string[] = [];
@@ -133,8 +143,9 @@ export class DockerSandbox implements Sandbox {
       const name = containerName(c);
       const t = this.tracked.get(name);
       if (t && t.running.size > 0) continue;
-      const last = t?.lastActivity ?? c.Created * 1000;
+      const last = t?.lastActivity ?? (await this.lastActivity(c));
       if (now - last <= idleMs) continue;
+      if (!t && (await this.busy(name))) continue;
       await this.locked(name, async () => {
         // An exec may have started while waiting for the lock.
         if ((this.tracked.get(name)?.running.size ?? 0) > 0) return;
@@ -149,6 +160,37 @@ export class DockerSandbox implements Sandbox {
 
   async list(): Promise<string[]> {
     return (await this.listManaged()).map(containerName);
+  }
+
+  /** When a command last started or ended in the container (any process's), else when it was created. */
+  private async lastActivity(c: Dockerode.ContainerInfo): Promise<number> {
+    const created = c.Created * 1000;
+    try {
+      const res = (await this.docker.getContainer(c.Id).infoArchive({ path: ACTIVITY_FILE })) as NodeJS.ReadableStream & { headers?: Record<string, string> };
+      res.resume?.();
+      const header = res.headers?.['x-docker-container-path-stat'];
+      const stat = header ? (JSON.parse(Buffer.from(header, 'base64').toString('utf8')) as { mtime?: string }) : {};
+      const mtime = stat.mtime ? Date.parse(stat.mtime) : NaN;
+      // The engine reports whole seconds: take the end of that second, erring on the side of keeping.
+      return Number.isFinite(mtime) ? Math.max(created, mtime + 999) : created;
+    } catch {
+      // No marker yet (404), or the engine cannot say: the creation time is all there is.
+      return created;
+    }
+  }
+
+  /** Whether anything besides the keepalive (PID 1 and its sleep) runs in the container. */
+  private async busy(name: string): Promise<boolean> {
+    const container = this.docker.getContainer(name);
+    try {
+      const [info, top] = await Promise.all([container.inspect(), container.top({ ps_args: '-o pid,ppid,args' })]);
+      const init = String(info.State.Pid);
+      const rows = (top as { Processes?: string[][] }).Processes ?? [];
+      return rows.some(([pid, ppid, args]) => pid !== init && !(ppid === init && /^sleep\b/.test(args ?? '')));
+    } catch (error) {
+      // A stopped container runs nothing (409); anything else: do not remove what we cannot see.
+      return statusOf(error) !== 409 && statusOf(error) !== 404;
+    }
   }
 
   async close(): Promise<void> {
@@ -328,6 +370,7 @@ export class DockerSandbox implements Sandbox {
 
 class DockerProjectSandbox implements ProjectSandbox {
   readonly driver = 'docker' as const;
+  readonly workspacePath = WORKSPACE;
 
   constructor(
     private readonly owner: DockerSandbox,

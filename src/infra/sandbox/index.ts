@@ -1,4 +1,4 @@
-// Public surface of the per-project sandbox: the interface, its drivers and the tool check.
+// Public surface of the per-project sandbox: the interface, its drivers (docker, local, the host runner) and the tool check.
 export {
   OPTIONAL_TOOLS,
   REQUIRED_TOOLS,
@@ -25,6 +25,8 @@ export { checkTools, parseToolCheck, toolCheckArgv } from './tool-check.js';
 export type { RunForToolCheck } from './tool-check.js';
 export { BwrapSandbox } from './bwrap-sandbox.js';
 export type { BwrapSandboxOptions } from './bwrap-sandbox.js';
+export { HostSandbox } from './host-sandbox.js';
+export type { HostSandboxOptions } from './host-sandbox.js';
 export { DockerSandbox } from './docker-sandbox.js';
 export type { DockerSandboxOptions } from './docker-sandbox.js';
 export { parseOomKills } from './docker-exec.js';

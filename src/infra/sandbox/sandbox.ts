@@ -1,6 +1,7 @@
 // The per-project sandbox: one isolated, resource-limited place per (tenant, project) where the
 // agent and the build run, with the project's checkout mounted at WORKSPACE. Drivers: docker
-// (a long-lived container per project) and local (bubblewrap + cgroups on this host).
+// (a long-lived container per project), local (bubblewrap + cgroups on this host) and none (the
+// host runner: the same interface on the host, without isolation or limits).
 import { createHash } from 'node:crypto';
 
 /** PATH of commands inside a sandbox (callers may put directories before it, e.g. agent CLIs). */
@@ -11,7 +12,10 @@ export function searchPath(agentPaths: readonly string[]): string {
   return [...agentPaths, SANDBOX_PATH].join(':');
 }
 
-/** Where the project's checkout appears inside every sandbox. */
+/**
+ * Where the project's checkout appears inside the docker and local sandboxes. Callers building
+ * paths for a command use ProjectSandbox.workspacePath, which is the host path for the host runner.
+ */
 export const WORKSPACE = '/workspace';
 
 export type SandboxDriverName = 'docker' | 'local' | 'none';
@@ -33,7 +37,7 @@ export interface SandboxSpec {
 export type OutputStream = 'stdout' | 'stderr';
 
 export interface ExecOptions {
-  /** Working directory inside the sandbox; relative paths are under WORKSPACE. Default WORKSPACE. */
+  /** Working directory inside the sandbox; relative paths are under workspacePath. Default workspacePath. */
   cwd?: string;
   /** Extra environment of this command only (e.g. a model key); never persisted or logged. */
   env?: Record<string, string>;
@@ -79,6 +83,12 @@ export interface ProjectSandbox {
   readonly name: string;
   readonly tenant: string;
   readonly projectId: string;
+  /**
+   * Where the project's checkout appears to commands: WORKSPACE for docker and local, the
+   * checkout's real host path for the host runner. Paths handed to commands (a prompt file, a
+   * cache directory, an agent's HOME) are built from this, never from WORKSPACE.
+   */
+  readonly workspacePath: string;
   exec(argv: readonly string[], options: ExecOptions): Promise<ExecResult>;
   health(): Promise<SandboxHealth>;
 }
@@ -95,7 +105,11 @@ export interface Sandbox {
   ensure(spec: SandboxSpec): Promise<EnsureResult>;
   /** Stops and removes the project's sandbox, killing anything running in it. Idempotent. */
   remove(tenant: string, projectId: string): Promise<void>;
-  /** Removes sandboxes with no exec for longer than idleMs; returns their names. */
+  /**
+   * Removes sandboxes with no exec for longer than idleMs; returns their names. Besides the ones
+   * this instance knows, it sweeps what other processes of this runner (same prefix) left on the
+   * host: those with nothing running and no activity for idleMs (see each driver for the marker).
+   */
   reapIdle(idleMs: number): Promise<string[]>;
   /** Names of the sandboxes this driver currently has (for this runner's label/prefix). */
   list(): Promise<string[]>;
