@@ -121,8 +121,9 @@ export async function startRuntime(config: Config, roles: Roles, log: Logger, op
         protectedPaths: protectedPaths(config),
         log,
       });
-      if (sandbox) closers.push({ name: 'sandbox', close: () => sandbox.close() });
-      else log.warn('DEVTEAM_SANDBOX=none: agents and builds run on this host without isolation or limits');
+      closers.push({ name: 'sandbox', close: () => sandbox.close() });
+      // The one warning about the host runner (HostSandbox itself stays quiet).
+      if (sandbox.driver === 'none') log.warn('DEVTEAM_SANDBOX=none: agents and builds run on this host without isolation or limits');
       let promptTemplates: Promise<PromptTemplates> | null = null;
       const templates = () => (promptTemplates ??= loadPromptTemplates());
       const projects = new ProjectHost({
