@@ -8,7 +8,6 @@ import type { ExecutionsStore } from '../infra/db/index.js';
 import type { AppendedFrame, FrameLog } from '../infra/frames/index.js';
 import type { Logger } from '../infra/log.js';
 import type { Metrics } from '../infra/metrics/index.js';
-import type { StatusCache } from './status-cache.js';
 import { authenticate } from './auth.js';
 import { projectIdSchema } from './schemas.js';
 import { STORE_TIMEOUT_MS } from './store-call.js';
@@ -29,8 +28,6 @@ export interface StreamDeps {
   maxBackpressureBytes?: number;
   idleTimeoutSec?: number;
   metrics?: Metrics;
-  /** Dropped for a project on each of its execution-update frames: its status changed. */
-  statusCache: StatusCache;
 }
 
 interface Client {
@@ -67,7 +64,6 @@ export async function registerStream(app: TemplatedApp, deps: StreamDeps): Promi
   let open = 0;
 
   const unsubscribe = await deps.frames.subscribe((frame) => {
-    if (frame.type === 'execution-update') deps.statusCache.invalidate(frame.tenant, frame.projectId);
     const topic = topicOf(frame.tenant, frame.projectId);
     for (const client of replaying.get(topic) ?? []) client.pending.get(frame.projectId)?.push(frame);
     const subscribers = app.numSubscribers(topic);
