@@ -2,10 +2,10 @@
 // messages) and may resume after a `lastSeq`; the frame log gives what they missed, then live
 // frames follow through uWS topics — in order, without gaps or duplicates. Slow clients are cut
 // at a backpressure limit instead of growing this process's memory.
-import uWS, { type TemplatedApp, type WebSocket } from 'uWebSockets.js';
-import { ClientMessageSchema, executionUpdate, type Frame } from '../client/index.js';
-import type { ExecutionsStore } from '../infra/db/index.js';
-import type { AppendedFrame, FrameLog } from '../infra/frames/index.js';
+import uWS, { type HttpRequest, type TemplatedApp, type WebSocket } from 'uWebSockets.js';
+import { ClientMessageSchema, executionUpdate, type ClientMessage, type Frame } from '../client/index.js';
+import type { ExecutionRecord, ExecutionsStore } from '../infra/db/index.js';
+import type { AppendedFrame, FrameLog, ProjectKey } from '../infra/frames/index.js';
 import type { Logger } from '../infra/log.js';
 import type { Metrics } from '../infra/metrics/index.js';
 import { authenticate } from './auth.js';
@@ -54,77 +54,193 @@ function frameJson(frame: AppendedFrame | Frame): string {
   return JSON.stringify({ type, ts, projectId, seq, payload });
 }
 
-
 const HARD_MESSAGE_LIMIT = 1024 * 1024;
 
-export async function registerStream(app: TemplatedApp, deps: StreamDeps): Promise<Stream> {
-  const maxMessageBytes = Math.min(deps.maxMessageBytes ?? 16 * 1024, HARD_MESSAGE_LIMIT);
-  // uWS forbids touching a closed socket, so state is read from the Client object, never the socket.
-  const replaying = new Map<string, Set<Client>>();
-  let open = 0;
+const errorFrame = (message: string, projectId = ''): Frame => ({ type: 'error', ts: Date.now(), projectId, seq: 0, payload: { message } });
 
-  const unsubscribe = await deps.frames.subscribe((frame) => {
-    const topic = topicOf(frame.tenant, frame.projectId);
-    for (const client of replaying.get(topic) ?? []) client.pending.get(frame.projectId)?.push(frame);
-    const subscribers = app.numSubscribers(topic);
-    if (subscribers === 0) return;
-    app.publish(topic, frameJson(frame));
-    deps.metrics?.wsFramesSent.inc(subscribers);
-  });
-
-  const clients = new Map<WebSocket<Client>, Client>();
-  const send = (ws: WebSocket<Client>, frame: Frame | AppendedFrame) => {
-    if (clients.get(ws)?.closed) return;
-    // 2: dropped at the backpressure limit (uWS then closes the connection).
-    if (ws.send(frameJson(frame)) === 2) deps.metrics?.wsFramesDropped.inc();
-    else deps.metrics?.wsFramesSent.inc();
+/**
+ * The connection an upgrade request asks for: its tenant (or why it has none), the projects and
+ * lastSeq of its query, and the subprotocol to answer. Reads `req` synchronously, as uWS requires.
+ */
+function clientOf(req: HttpRequest, apiKeys: ReadonlyMap<string, string>): { client: Client; protocol: string } {
+  const query = new URLSearchParams(req.getQuery() ?? '');
+  const protocols = req
+    .getHeader('sec-websocket-protocol')
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
+  const protocolToken = protocols.find((p) => p.startsWith('bearer.'))?.slice('bearer.'.length);
+  const token = protocolToken ?? query.get('token') ?? undefined;
+  const authorization = req.getHeader('authorization') || (token ? `Bearer ${token}` : '');
+  let tenant: string | null = null;
+  let authError: string | null = null;
+  try {
+    tenant = authenticate(authorization, apiKeys);
+  } catch (error) {
+    authError = (error as Error).message;
+  }
+  const lastSeqParam = query.get('lastSeq');
+  const lastSeq = lastSeqParam !== null && /^\d{1,15}$/.test(lastSeqParam) ? Number(lastSeqParam) : undefined;
+  const client: Client = {
+    tenant,
+    authError,
+    queryProjects: query.getAll('projectId'),
+    queryLastSeq: lastSeq,
+    pending: new Map(),
+    projects: new Set(),
+    closed: false,
   };
-  const errorFrame = (message: string, projectId = ''): Frame => ({ type: 'error', ts: Date.now(), projectId, seq: 0, payload: { message } });
+  // Browsers that send the token as a subprotocol need one chosen back.
+  return { client, protocol: protocols.includes('devteam') ? 'devteam' : (protocols[0] ?? '') };
+}
 
-  async function subscribe(ws: WebSocket<Client>, rawProjectId: unknown, lastSeq: number | undefined): Promise<void> {
-    const client = clients.get(ws)!;
+/** A client message, or null when it is binary, not JSON or not one of the messages. */
+function parseMessage(message: ArrayBuffer, isBinary: boolean): ClientMessage | null {
+  if (isBinary) return null;
+  try {
+    const parsed = ClientMessageSchema.safeParse(JSON.parse(Buffer.from(message).toString('utf8')));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The connections of one uWS app and the frames relayed to them. */
+class StreamHub {
+  // uWS forbids touching a closed socket, so state is read from the Client object, never the socket.
+  readonly clients = new Map<WebSocket<Client>, Client>();
+  /** Per topic, the clients whose replay of it is in progress. */
+  private readonly replaying = new Map<string, Set<Client>>();
+  private readonly maxMessageBytes: number;
+  open = 0;
+
+  constructor(
+    private readonly app: TemplatedApp,
+    private readonly deps: StreamDeps,
+  ) {
+    this.maxMessageBytes = Math.min(deps.maxMessageBytes ?? 16 * 1024, HARD_MESSAGE_LIMIT);
+  }
+
+  /** A frame of the log: queued for clients replaying its project, published to those subscribed. */
+  relay(frame: AppendedFrame): void {
+    const topic = topicOf(frame.tenant, frame.projectId);
+    for (const client of this.replaying.get(topic) ?? []) client.pending.get(frame.projectId)?.push(frame);
+    const subscribers = this.app.numSubscribers(topic);
+    if (subscribers === 0) return;
+    this.app.publish(topic, frameJson(frame));
+    this.deps.metrics?.wsFramesSent.inc(subscribers);
+  }
+
+  opened(ws: WebSocket<Client>): void {
+    this.open++;
+    this.deps.metrics?.wsConnections.inc();
+    const client = ws.getUserData();
+    this.clients.set(ws, client);
+    if (client.authError) return ws.end(CLOSE.policy, client.authError.slice(0, 120));
+    this.send(ws, { type: 'hello', ts: Date.now(), projectId: '', seq: 0, payload: { tenant: client.tenant, projects: client.queryProjects } });
+    const lastSeq = client.queryProjects.length === 1 ? client.queryLastSeq : undefined;
+    for (const projectId of client.queryProjects) this.subscribe(ws, projectId, lastSeq);
+  }
+
+  received(ws: WebSocket<Client>, message: ArrayBuffer, isBinary: boolean): void {
+    if (message.byteLength > this.maxMessageBytes) return ws.end(CLOSE.tooBig, `message over ${this.maxMessageBytes} bytes`);
+    const msg = parseMessage(message, isBinary);
+    if (!msg) return this.send(ws, errorFrame('expected {"type":"subscribe","projectId":…,"lastSeq"?} or {"type":"unsubscribe","projectId":…}'));
+    if (msg.type === 'subscribe') return this.subscribe(ws, msg.projectId, msg.lastSeq);
+    const client = this.clients.get(ws)!;
+    if (client.projects.delete(msg.projectId)) ws.unsubscribe(topicOf(client.tenant!, msg.projectId));
+  }
+
+  closed(ws: WebSocket<Client>): void {
+    this.open--;
+    this.deps.metrics?.wsConnections.dec();
+    const client = this.clients.get(ws);
+    if (client) client.closed = true;
+    this.clients.delete(ws);
+  }
+
+  /** Closes every connection with 1001 "going away". */
+  endAll(): void {
+    for (const [ws, client] of this.clients) {
+      client.closed = true;
+      ws.end(1001, 'server shutting down');
+    }
+  }
+
+  private send(ws: WebSocket<Client>, frame: Frame | AppendedFrame): void {
+    if (this.clients.get(ws)?.closed) return;
+    // 2: dropped at the backpressure limit (uWS then closes the connection).
+    if (ws.send(frameJson(frame)) === 2) this.deps.metrics?.wsFramesDropped.inc();
+    else this.deps.metrics?.wsFramesSent.inc();
+  }
+
+  /** Starts a subscription; a store failure is logged and told to the client as an error frame. */
+  private subscribe(ws: WebSocket<Client>, projectId: string, lastSeq: number | undefined): void {
+    this.join(ws, projectId, lastSeq).catch((err) => {
+      this.deps.log.warn({ err, projectId }, 'stream subscription failed');
+      this.send(ws, errorFrame('the stream is unavailable; reconnect later', projectId));
+    });
+  }
+
+  /** Checks the project id and that the tenant has the project, then replays and goes live. */
+  private async join(ws: WebSocket<Client>, rawProjectId: unknown, lastSeq: number | undefined): Promise<void> {
+    const client = this.clients.get(ws)!;
     const parsed = projectIdSchema.safeParse(rawProjectId);
-    if (!parsed.success) return send(ws, errorFrame('projectId must be letters, digits, ".", "_", "-" (not first), at most 128 characters'));
-    const projectId = parsed.data;
-    const tenant = client.tenant!;
-    if (client.projects.has(projectId) || client.pending.has(projectId)) return;
+    if (!parsed.success) return this.send(ws, errorFrame('projectId must be letters, digits, ".", "_", "-" (not first), at most 128 characters'));
+    const key = { tenant: client.tenant!, projectId: parsed.data };
+    if (client.projects.has(key.projectId) || client.pending.has(key.projectId)) return;
     // Another tenant's project is indistinguishable from an unknown one.
-    const execution = await withTimeout(deps.executions.latest(tenant, projectId), STORE_TIMEOUT_MS, 'the database');
+    const execution = await withTimeout(this.deps.executions.latest(key.tenant, key.projectId), STORE_TIMEOUT_MS, 'the database');
     if (client.closed) return;
-    if (!execution) return ws.end(CLOSE.policy, `unknown project ${projectId}`);
+    if (!execution) return ws.end(CLOSE.policy, `unknown project ${key.projectId}`);
+    await this.replayThenLive(ws, client, key, execution, lastSeq);
+  }
 
-    const topic = topicOf(tenant, projectId);
+  /** Live frames that arrive during the replay are held in `pending` and sent after it, above its seq. */
+  private async replayThenLive(ws: WebSocket<Client>, client: Client, key: ProjectKey, execution: ExecutionRecord, lastSeq: number | undefined): Promise<void> {
+    const { projectId } = key;
+    const topic = topicOf(key.tenant, projectId);
     client.pending.set(projectId, []);
-    let watchers = replaying.get(topic);
-    if (!watchers) replaying.set(topic, (watchers = new Set()));
+    let watchers = this.replaying.get(topic);
+    if (!watchers) this.replaying.set(topic, (watchers = new Set()));
     watchers.add(client);
     try {
-      const key = { tenant, projectId };
-      // Without a lastSeq the client wants the present: a resync at the current seq, then live.
-      const missed = await withTimeout(deps.frames.since(key, lastSeq ?? Number.MAX_SAFE_INTEGER), STORE_TIMEOUT_MS, 'the frame log');
-      if (client.closed) return;
-      let sent: number;
-      if (missed.complete && lastSeq !== undefined) {
-        for (const frame of missed.frames) send(ws, frame);
-        sent = missed.frames.at(-1)?.seq ?? lastSeq;
-      } else {
-        const current = (await withTimeout(deps.executions.latest(tenant, projectId), STORE_TIMEOUT_MS, 'the database')) ?? execution;
-        if (client.closed) return;
-        sent = missed.lastSeq;
-        send(ws, { type: 'resync', ts: Date.now(), projectId, seq: sent, payload: executionUpdate(current.id, current.projection) });
-      }
+      const sent = await this.replay(ws, client, key, execution, lastSeq);
+      if (sent === null) return;
       // Synchronous from here: no frame can arrive between the flush and the subscription.
-      for (const frame of client.pending.get(projectId) ?? []) if (frame.seq > sent) send(ws, frame);
+      for (const frame of client.pending.get(projectId) ?? []) if (frame.seq > sent) this.send(ws, frame);
       if (client.closed) return;
       ws.subscribe(topic);
       client.projects.add(projectId);
     } finally {
       client.pending.delete(projectId);
       watchers.delete(client);
-      if (watchers.size === 0) replaying.delete(topic);
+      if (watchers.size === 0) this.replaying.delete(topic);
     }
   }
 
+  /**
+   * Sends the frames after `lastSeq`, or — without a lastSeq, or when they are no longer all kept —
+   * a resync at the current seq. The seq the client is now at; null when it left meanwhile.
+   */
+  private async replay(ws: WebSocket<Client>, client: Client, key: ProjectKey, execution: ExecutionRecord, lastSeq: number | undefined): Promise<number | null> {
+    // Without a lastSeq the client wants the present: a resync at the current seq, then live.
+    const missed = await withTimeout(this.deps.frames.since(key, lastSeq ?? Number.MAX_SAFE_INTEGER), STORE_TIMEOUT_MS, 'the frame log');
+    if (client.closed) return null;
+    if (missed.complete && lastSeq !== undefined) {
+      for (const frame of missed.frames) this.send(ws, frame);
+      return missed.frames.at(-1)?.seq ?? lastSeq;
+    }
+    const current = (await withTimeout(this.deps.executions.latest(key.tenant, key.projectId), STORE_TIMEOUT_MS, 'the database')) ?? execution;
+    if (client.closed) return null;
+    this.send(ws, { type: 'resync', ts: Date.now(), projectId: key.projectId, seq: missed.lastSeq, payload: executionUpdate(current.id, current.projection) });
+    return missed.lastSeq;
+  }
+}
+
+export async function registerStream(app: TemplatedApp, deps: StreamDeps): Promise<Stream> {
+  const hub = new StreamHub(app, deps);
+  const unsubscribe = await deps.frames.subscribe((frame) => hub.relay(frame));
   app.ws<Client>(STREAM_PATH, {
     compression: uWS.DISABLED,
     // uWS drops a connection over this without a close frame (1006); below it, our own check
@@ -134,94 +250,19 @@ export async function registerStream(app: TemplatedApp, deps: StreamDeps): Promi
     closeOnBackpressureLimit: 1,
     idleTimeout: deps.idleTimeoutSec ?? 60,
     sendPingsAutomatically: true,
-
     upgrade: (res, req, context) => {
-      const query = new URLSearchParams(req.getQuery() ?? '');
-      const protocols = req
-        .getHeader('sec-websocket-protocol')
-        .split(',')
-        .map((p) => p.trim())
-        .filter(Boolean);
-      const protocolToken = protocols.find((p) => p.startsWith('bearer.'))?.slice('bearer.'.length);
-      const token = protocolToken ?? query.get('token') ?? undefined;
-      const authorization = req.getHeader('authorization') || (token ? `Bearer ${token}` : '');
-      let tenant: string | null = null;
-      let authError: string | null = null;
-      try {
-        tenant = authenticate(authorization, deps.apiKeys);
-      } catch (error) {
-        authError = (error as Error).message;
-      }
-      const lastSeqParam = query.get('lastSeq');
-      const lastSeq = lastSeqParam !== null && /^\d{1,15}$/.test(lastSeqParam) ? Number(lastSeqParam) : undefined;
-      const data: Client = {
-        tenant,
-        authError,
-        queryProjects: query.getAll('projectId'),
-        queryLastSeq: lastSeq,
-        pending: new Map(),
-        projects: new Set(),
-        closed: false,
-      };
-      // Browsers that send the token as a subprotocol need one chosen back.
-      const chosen = protocols.includes('devteam') ? 'devteam' : (protocols[0] ?? '');
-      res.upgrade(data, req.getHeader('sec-websocket-key'), chosen, req.getHeader('sec-websocket-extensions'), context);
+      const { client, protocol } = clientOf(req, deps.apiKeys);
+      res.upgrade(client, req.getHeader('sec-websocket-key'), protocol, req.getHeader('sec-websocket-extensions'), context);
     },
-
-    open: (ws) => {
-      open++;
-      deps.metrics?.wsConnections.inc();
-      const client = ws.getUserData();
-      clients.set(ws, client);
-      if (client.authError) return ws.end(CLOSE.policy, client.authError.slice(0, 120));
-      send(ws, { type: 'hello', ts: Date.now(), projectId: '', seq: 0, payload: { tenant: client.tenant, projects: client.queryProjects } });
-      const lastSeq = client.queryProjects.length === 1 ? client.queryLastSeq : undefined;
-      for (const projectId of client.queryProjects) {
-        subscribe(ws, projectId, lastSeq).catch((err) => {
-          deps.log.warn({ err, projectId }, 'stream subscription failed');
-          send(ws, errorFrame('the stream is unavailable; reconnect later', projectId));
-        });
-      }
-    },
-
-    message: (ws, message, isBinary) => {
-      if (message.byteLength > maxMessageBytes) return ws.end(CLOSE.tooBig, `message over ${maxMessageBytes} bytes`);
-      let parsed;
-      try {
-        parsed = isBinary ? null : ClientMessageSchema.safeParse(JSON.parse(Buffer.from(message).toString('utf8')));
-      } catch {
-        parsed = null;
-      }
-      if (!parsed?.success) return send(ws, errorFrame('expected {"type":"subscribe","projectId":…,"lastSeq"?} or {"type":"unsubscribe","projectId":…}'));
-      const msg = parsed.data;
-      if (msg.type === 'subscribe') {
-        subscribe(ws, msg.projectId, msg.lastSeq).catch((err) => {
-          deps.log.warn({ err, projectId: msg.projectId }, 'stream subscription failed');
-          send(ws, errorFrame('the stream is unavailable; reconnect later', msg.projectId));
-        });
-      } else {
-        const client = clients.get(ws)!;
-        if (client.projects.delete(msg.projectId)) ws.unsubscribe(topicOf(client.tenant!, msg.projectId));
-      }
-    },
-
-    close: (ws) => {
-      open--;
-      deps.metrics?.wsConnections.dec();
-      const client = clients.get(ws);
-      if (client) client.closed = true;
-      clients.delete(ws);
-    },
+    open: (ws) => hub.opened(ws),
+    message: (ws, message, isBinary) => hub.received(ws, message, isBinary),
+    close: (ws) => hub.closed(ws),
   });
-
   return {
     async close() {
       await unsubscribe();
-      for (const [ws, client] of clients) {
-        client.closed = true;
-        ws.end(1001, 'server shutting down');
-      }
+      hub.endAll();
     },
-    connections: () => open,
+    connections: () => hub.open,
   };
 }
