@@ -62,6 +62,7 @@ describe('devteam doctor', () => {
     expect(code).toBe(1);
     expect(report.ok).toBe(false);
     expect(report.host.find((c) => c.name === 'git')).toMatchObject({ required: true, version: null });
-    expect(report.sandbox).toBeNull();
+    // The host runner's commands have their own PATH: the host's /usr/bin git is found there.
+    expect(report.sandbox.driver).toBe('none');
   }, 60_000);
 });

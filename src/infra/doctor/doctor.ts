@@ -1,6 +1,8 @@
 // `devteam doctor`: which tools this runner has on the host and inside the configured sandbox,
 // with versions. Required ones missing → not ok (the CLI exits non-zero); optional ones absent
-// are reported as absent, not as errors.
+// are reported as absent, not as errors. For DEVTEAM_SANDBOX=none the "sandbox" is the host runner:
+// its commands have their own PATH (agent paths, the system's, the runner's node), so they are
+// checked through it too — that is where a macOS developer learns node is not found.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,14 +23,14 @@ export interface DoctorCheck {
 export interface DoctorReport {
   ok: boolean;
   host: DoctorCheck[];
-  /** The configured sandbox driver and what it has inside; null for driver "none". */
-  sandbox: { driver: SandboxDriverName; checks: DoctorCheck[] } | null;
+  /** The configured sandbox driver and what its commands find (for "none": the host runner's). */
+  sandbox: { driver: SandboxDriverName; checks: DoctorCheck[] };
 }
 
 export interface DoctorOptions {
   driver: SandboxDriverName;
-  /** The configured sandbox; null for "none". Must not be started yet: doctor starts one and removes it. */
-  sandbox: Sandbox | null;
+  /** The configured sandbox (the host runner for "none"). Must not be started yet: doctor starts one and removes it. */
+  sandbox: Sandbox;
   docker?: Dockerode;
   timeoutMs?: number;
 }
@@ -80,7 +82,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   const [hostHealth, engine, inside] = await Promise.all([
     checkTools((argv) => runOnHost(argv, timeoutMs), HOST_REQUIRED, HOST_OPTIONAL),
     dockerEngine(docker, Math.min(timeoutMs, 5_000)),
-    options.sandbox ? sandboxChecks(options.sandbox, timeoutMs) : Promise.resolve(null),
+    sandboxChecks(options.sandbox, timeoutMs),
   ]);
   const host = fromTools(hostHealth.tools, HOST_REQUIRED);
   // The configured driver's own engine is required: docker needs a daemon, local needs bwrap.
@@ -88,8 +90,8 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   host.push(engine);
   const bwrap = host.find((c) => c.name === 'bwrap');
   if (bwrap && options.driver === 'local') bwrap.required = true;
-  const sandbox = inside ? { driver: options.driver, checks: inside } : null;
-  const all = [...host, ...(sandbox?.checks ?? [])];
+  const sandbox = { driver: options.driver, checks: inside };
+  const all = [...host, ...sandbox.checks];
   return { ok: all.every((c) => !c.required || c.version !== null), host, sandbox };
 }
 
@@ -102,12 +104,12 @@ export function formatDoctor(report: DoctorReport): string {
   };
   lines.push('host:');
   lines.push(...report.host.map(row));
-  if (report.sandbox) {
-    lines.push(`inside the ${report.sandbox.driver} sandbox:`);
-    lines.push(...report.sandbox.checks.map(row));
-  } else {
-    lines.push('sandbox: none (commands run on the host without isolation)');
-  }
+  lines.push(
+    report.sandbox.driver === 'none'
+      ? 'as the host runner (DEVTEAM_SANDBOX=none): no isolation, no limits; agents and builds run on this host and see it all:'
+      : `inside the ${report.sandbox.driver} sandbox:`,
+  );
+  lines.push(...report.sandbox.checks.map(row));
   lines.push(report.ok ? 'all required tools present' : 'required tools missing');
   return `${lines.join('\n')}\n`;
 }
