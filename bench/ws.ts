@@ -1,44 +1,61 @@
 // The live stream's numbers: WS handshake latency (new WebSocket → hello frame) and frame
-// latency (frame.ts, stamped when the API appends the frame right after the transition is
-// committed → the subscriber's message handler) with 1…1,000 subscribers of one project, driven
-// by pause/resume control commands. Runs against the real service as a child process, embedded
-// (`devteam serve`, PGlite, in-process bus) and/or distributed (`devteam api`, Postgres + Redis).
+// latency with 1…1,000 subscribers of one project, driven by REAL worker transitions: the project
+// runs through its tasks (file:// bare remote with a task list, `command` agent appending to
+// NOTES.md, verify `git --version`, local sandbox), and every `execution-update` the worker
+// publishes is timed from its `ts` (stamped by the frame log when the worker appends it, right after
+// the transition's snapshot write committed — src/actors/project-run.ts) to the subscriber's
+// message handler (Date.now(): same machine, same clock, 1 ms resolution). The project is paused
+// right after initialize so every subscriber is in before it runs; the API's own resume frame and
+// anything stamped before the resume reply are not counted. Runs against the real service as child
+// processes: embedded (`devteam serve`, PGlite, in-process bus) and/or distributed (`devteam api`
+// + `devteam worker`, Postgres + Redis).
 //
-//   node dist/bench/ws.js [--subscribers 1,100,1000] [--commands 50] [--mode embedded|distributed|both] [--quick]
+//   node dist/bench/ws.js [--subscribers 1,100,1000] [--tasks 6] [--mode embedded|distributed|both] [--quick]
 //
-// --quick: subscribers 1,100, 20 commands, distributed only; exits 1 only when a spec floor is
-// missed (handshake p99 > 300 ms or frame p99 > 500 ms). Explicit flags override --quick.
+// --quick: subscribers 1,100,1000, 3 tasks, distributed only; exits 1 when a quick gate is missed
+// (GATE below: 3× the design.md targets, see docs/performance.md). Explicit flags override --quick.
 import { execSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { WebSocket } from 'ws';
+import { projectBody, Remotes } from './remotes.js';
 import { dropRedisPrefix, REDIS_URL, start, tempDatabase, type Service } from './service.js';
 import { machine, percentile, summary } from './stats.js';
 
 const { values } = parseArgs({
   options: {
     subscribers: { type: 'string' },
-    commands: { type: 'string' },
+    tasks: { type: 'string' },
     mode: { type: 'string' },
     quick: { type: 'boolean', default: false },
   },
 });
 const QUICK = values.quick ?? false;
-const SUBSCRIBERS = (values.subscribers ?? (QUICK ? '1,100' : '1,100,1000')).split(',').map((s) => Number(s.trim()));
-const COMMANDS = Number(values.commands ?? (QUICK ? '20' : '50'));
+const SUBSCRIBERS = (values.subscribers ?? '1,100,1000').split(',').map((s) => Number(s.trim()));
+const TASKS = Number(values.tasks ?? (QUICK ? '3' : '6'));
 const MODE = values.mode ?? (QUICK ? 'distributed' : 'both');
 if (SUBSCRIBERS.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('--subscribers: comma-separated positive integers');
-if (!Number.isInteger(COMMANDS) || COMMANDS < 1) throw new Error('--commands: a positive integer');
+if (!Number.isInteger(TASKS) || TASKS < 1) throw new Error('--tasks: a positive integer');
 if (!['embedded', 'distributed', 'both'].includes(MODE)) throw new Error('--mode: embedded, distributed or both');
 const MODES = MODE === 'both' ? ['embedded', 'distributed'] : [MODE];
 const MAX_N = Math.max(...SUBSCRIBERS);
 
 const OPEN_CONCURRENCY = 50;
-const PROJECT = 'bench';
-const FRAME_WAIT_MS = 15_000;
+const RUN = crypto.randomUUID().slice(0, 6);
+const ROUND_WAIT_MS = 180_000;
 const TARGET = { handshakeP99: 10, handshakeFloor: 300, frameP99: 20, frameFloor: 500, frameAt: 1000 };
+// The quick gates (measured ranges in docs/performance.md). 3× the target where this machine
+// passes it; where it does not, the honest figure, and the reason is printed with the verdict.
+const GATE = { handshakeP99: 60, frameP99: { 1: 60, 100: 150, 1000: 400 } as Record<number, number> };
+const GATE_REASON = {
+  handshake:
+    'gate 6× the target, not 3×: p99 of 200 sequential handshakes is the 2nd-worst sample, and on 2 cores shared with test runs (load average 10–14) it reached 28–31 ms in 2 of 3 runs',
+  frames:
+    'gates 3× the target at 1 subscriber, 7.5× at 100, 20× at 1,000: the worker transitions come in bursts and the N client sockets live in this one process on the same 2 cores, so each burst queues N × burst messages (measured 143–287 ms at 1,000 under load average 10–14)',
+};
+const frameGate = (n: number) => GATE.frameP99[n] ?? GATE.frameP99[1000]!;
 
 interface Frame {
   type: string;
@@ -48,15 +65,18 @@ interface Frame {
   payload: { status?: string } & Record<string, unknown>;
 }
 
-/** What the current command waits for: the next execution-update with this status, on every subscriber. */
-interface Awaited {
-  status: string;
+/** The round in progress: worker frames of one project, until every subscriber saw its end. */
+interface Round {
+  projectId: string;
+  /** Frames stamped at or before this (the API's resume frame, anything before) are not counted. */
+  cutoff: number;
   remaining: number;
-  lastAt: number;
   latencies: number[];
+  end: string;
   resolve(): void;
 }
-let awaited: Awaited | null = null;
+let round: Round | null = null;
+const TERMINAL = new Set(['completed', 'failed', 'stopped']);
 
 class Client {
   readonly ws: WebSocket;
@@ -76,12 +96,13 @@ class Client {
         if (frame.type === 'hello') return resolve(performance.now() - t0);
         if (frame.type === 'resync') return this.resyncWaiter?.(frame);
         if (frame.type === 'error') console.error(`stream error frame: ${JSON.stringify(frame.payload)}`);
-        const a = awaited;
-        if (a && this.waiting && frame.type === 'execution-update' && frame.payload.status === a.status) {
+        const r = round;
+        if (!r || !this.waiting || frame.type !== 'execution-update' || frame.projectId !== r.projectId || frame.ts <= r.cutoff) return;
+        r.latencies.push(received - frame.ts);
+        if (TERMINAL.has(frame.payload.status ?? '')) {
           this.waiting = false;
-          a.latencies.push(received - frame.ts);
-          a.lastAt = performance.now();
-          if (--a.remaining === 0) a.resolve();
+          r.end = frame.payload.status!;
+          if (--r.remaining === 0) r.resolve();
         }
       });
     });
@@ -170,62 +191,51 @@ async function handshakes(wsUrl: string, n: number, concurrency = OPEN_CONCURREN
   }
 }
 
-async function frameRound(base: string, wsUrl: string, n: number, state: { status: string }): Promise<{ frames: number[]; fanout: number[] }> {
+async function frameRound(base: string, wsUrl: string, n: number, remotes: Remotes): Promise<{ frames: number[]; transitions: number; end: string; seconds: number }> {
+  const projectId = `frames-${n}-${RUN}`;
+  const init = await post(base, '/api/devteam/automation/initialize', projectBody(projectId, await remotes.create()));
+  if (init.status !== 202) throw new Error(`initialize answered ${init.status}: ${JSON.stringify(init.json)}`);
+  // Before the worker gets far: every subscriber is in before the project runs.
+  const paused = await post(base, `/api/devteam/automation/pause/${projectId}`);
+  if (paused.status !== 202) throw new Error(`pause right after initialize answered ${paused.status}: ${JSON.stringify(paused.json)}`);
   const clients: Client[] = [];
   try {
     await pool(n, OPEN_CONCURRENCY, async () => {
       const c = new Client(wsUrl);
       clients.push(c);
       await c.hello;
-      await c.subscribe(PROJECT);
+      await c.subscribe(projectId);
     });
-    const frames: number[] = [];
-    const fanout: number[] = [];
-    for (let k = 0; k < COMMANDS; k++) {
-      const command = state.status === 'paused' ? 'resume' : 'pause';
-      const expected = command === 'pause' ? 'paused' : 'running';
-      for (const c of clients) c.waiting = true;
-      let resolve!: () => void;
-      const done = new Promise<void>((r) => (resolve = r));
-      const a: Awaited = { status: expected, remaining: n, lastAt: 0, latencies: [], resolve };
-      awaited = a;
-      const t0 = performance.now();
-      const res = await post(base, `/api/devteam/automation/${command}/${PROJECT}`);
-      if (res.status !== 202) throw new Error(`${command} #${k} answered ${res.status}: ${JSON.stringify(res.json)}`);
-      state.status = String(res.json.status);
-      if (state.status !== expected) throw new Error(`${command} #${k} left the project ${state.status}, expected ${expected}`);
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        done,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`${command} #${k}: ${a.remaining} of ${n} subscribers got no frame within ${FRAME_WAIT_MS} ms`)), FRAME_WAIT_MS);
-        }),
-      ]).finally(() => clearTimeout(timer));
-      awaited = null;
-      frames.push(...a.latencies);
-      fanout.push(a.lastAt - t0);
-    }
-    return { frames, fanout };
+    for (const c of clients) c.waiting = true;
+    let resolve!: () => void;
+    const done = new Promise<void>((r) => (resolve = r));
+    const r: Round = { projectId, cutoff: Number.POSITIVE_INFINITY, remaining: n, latencies: [], end: '', resolve };
+    round = r;
+    const t0 = performance.now();
+    const resumed = await post(base, `/api/devteam/automation/resume/${projectId}`);
+    if (resumed.status !== 202) throw new Error(`resume answered ${resumed.status}: ${JSON.stringify(resumed.json)}`);
+    r.cutoff = Date.now();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      done,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${r.remaining} of ${n} subscribers saw no end of ${projectId} within ${ROUND_WAIT_MS} ms`)), ROUND_WAIT_MS);
+      }),
+    ]).finally(() => clearTimeout(timer));
+    round = null;
+    return { frames: r.latencies, transitions: r.latencies.length / n, end: r.end, seconds: (performance.now() - t0) / 1000 };
   } finally {
-    awaited = null;
+    round = null;
     await closeAll(clients);
   }
 }
 
-
-async function runMode(mode: string, service: Service): Promise<Result> {
+async function runMode(mode: string, service: Service, remotes: Remotes): Promise<Result> {
   const base = `http://127.0.0.1:${service.port}`;
   const wsUrl = `ws://127.0.0.1:${service.port}/ws/devteam`;
-  const init = await post(base, '/api/devteam/automation/initialize', { projectId: PROJECT, repository: { url: 'file:///nonexistent/bench.git' } });
-  if (init.status !== 202) throw new Error(`initialize answered ${init.status}: ${JSON.stringify(init.json)}`);
-  const state = { status: String(init.json.status) };
-  if (mode === 'embedded') {
-    // The embedded worker starts driving the project at once (and fails it on the missing
-    // repository): pause it before that, so the bench's commands stay valid.
-    const paused = await post(base, `/api/devteam/automation/pause/${PROJECT}`);
-    if (paused.status !== 202) throw new Error(`embedded: pause right after initialize answered ${paused.status}: ${JSON.stringify(paused.json)}`);
-    state.status = String(paused.json.status);
-  }
+  // The handshakes' hello needs no project; a project for nothing else to connect to.
+  const hs0 = await post(base, '/api/devteam/automation/initialize', projectBody(`handshake-${RUN}`, await remotes.create()));
+  if (hs0.status !== 202) throw new Error(`initialize answered ${hs0.status}: ${JSON.stringify(hs0.json)}`);
 
   // One at a time: the latency a connecting client sees. Then a burst, for what many at once cost.
   const single = await handshakes(wsUrl, 200, 1);
@@ -237,29 +247,22 @@ async function runMode(mode: string, service: Service): Promise<Result> {
   const handshakeP99 = p99(single);
   if (p99(hs) > TARGET.handshakeFloor) console.log(`  burst handshake p99 ${fmt(p99(hs))} is over the spec floor of ${TARGET.handshakeFloor} ms`);
   console.log(
-    `  handshake p99 ${fmt(handshakeP99)}: target ≤ ${TARGET.handshakeP99} ms ${verdict(handshakeP99, TARGET.handshakeP99)}, spec floor ≤ ${TARGET.handshakeFloor} ms ${verdict(handshakeP99, TARGET.handshakeFloor)}`,
+    `  handshake p99 ${fmt(handshakeP99)}: target ≤ ${TARGET.handshakeP99} ms ${verdict(handshakeP99, TARGET.handshakeP99)}, quick gate ≤ ${GATE.handshakeP99} ms ${verdict(handshakeP99, GATE.handshakeP99)}, spec floor ≤ ${TARGET.handshakeFloor} ms ${verdict(handshakeP99, TARGET.handshakeFloor)}`,
   );
 
   const frames: Result['frames'] = [];
   for (const n of SUBSCRIBERS) {
-    console.log(`\n== ${mode}: ${n} subscriber(s), ${COMMANDS} sequential pause/resume commands (each waits for every subscriber's frame)`);
-    let round: { frames: number[]; fanout: number[] };
-    try {
-      round = await frameRound(base, wsUrl, n, state);
-    } catch (error) {
-      if (!(error as Error).message.includes('answered 409')) throw error;
-      // Embedded: `serve` runs a worker, which drives the project on resume (or before the first
-      // pause lands) and fails it on the missing repository; commands on a failed project are 409.
-      console.log(`  SKIPPED: ${(error as Error).message}`);
-      console.log('  (the embedded worker failed the project on its missing repository; frame figures come from distributed mode)');
-      break;
-    }
-    console.log(summary(`frame latency, ${n} subs`, round.frames, 34) + '  (Date.now() − frame.ts, 1 ms resolution)');
-    console.log(summary(`POST → last subscriber, ${n} subs`, round.fanout, 34));
-    const p = p99(round.frames);
-    frames.push({ n, p99: p });
+    console.log(`\n== ${mode}: ${n} subscriber(s) of one project the worker drives through ${TASKS} tasks`);
+    const r = await frameRound(base, wsUrl, n, remotes);
+    console.log(`  ${r.transitions} worker transitions in ${r.seconds.toFixed(1)} s, the project ended ${r.end}`);
+    if (r.end !== 'completed') console.log(`  !! the project ended ${r.end}: the frames are not the pipeline's`);
+    console.log(summary(`frame latency, ${n} subs`, r.frames, 34) + '  (commit → receipt: Date.now() − frame.ts)');
+    const p = p99(r.frames);
+    frames.push({ n, p99: r.end === 'completed' ? p : Number.POSITIVE_INFINITY });
     const at = n === TARGET.frameAt ? '' : ` (targets are stated at ${TARGET.frameAt} subscribers)`;
-    console.log(`  frame p99 ${fmt(p)}: target ≤ ${TARGET.frameP99} ms ${verdict(p, TARGET.frameP99)}, spec floor ≤ ${TARGET.frameFloor} ms ${verdict(p, TARGET.frameFloor)}${at}`);
+    console.log(
+      `  frame p99 ${fmt(p)}: target ≤ ${TARGET.frameP99} ms ${verdict(p, TARGET.frameP99)}, quick gate ≤ ${frameGate(n)} ms ${verdict(p, frameGate(n))}, spec floor ≤ ${TARGET.frameFloor} ms ${verdict(p, TARGET.frameFloor)}${at}`,
+    );
   }
   return { mode, handshakeP99, frames };
 }
@@ -283,10 +286,15 @@ let failed = false;
 try {
   for (const mode of MODES) {
     let service: Service;
+    const root = await mkdtemp(join(tmpdir(), 'devteam-bench-ws-remotes-'));
+    cleanups.push(() => rm(root, { recursive: true, force: true }));
+    const remotes = new Remotes(root, TASKS);
+    // The agent and verify run as commands: 'none' has no command runner, so the local sandbox (bubblewrap).
+    const projectEnv = { DEVTEAM_FILE_REMOTE_ROOTS: root, DEVTEAM_SANDBOX: 'local', LOG_LEVEL: 'info' };
     if (mode === 'embedded') {
       const dir = await mkdtemp(join(tmpdir(), 'devteam-bench-ws-'));
       cleanups.push(() => rm(dir, { recursive: true, force: true }));
-      service = await startWithin(start(['serve'], { DEVTEAM_DATA_DIR: dir, DEVTEAM_SANDBOX: 'none', LOG_LEVEL: 'info', DEVTEAM_RECONCILE_MS: '60000' }), 'serve');
+      service = await startWithin(start(['serve'], { ...projectEnv, DEVTEAM_DATA_DIR: dir }), 'serve');
     } else {
       const db = await tempDatabase();
       cleanups.push(() => db.drop());
@@ -294,21 +302,25 @@ try {
       cleanups.push(async () => void (await dropRedisPrefix(prefix)));
       const dir = await mkdtemp(join(tmpdir(), 'devteam-bench-ws-'));
       cleanups.push(() => rm(dir, { recursive: true, force: true }));
-      service = await startWithin(start(['api'], { DATABASE_URL: db.url, REDIS_URL, DEVTEAM_REDIS_PREFIX: prefix, LOG_LEVEL: 'info', DEVTEAM_DATA_DIR: dir }), 'api');
+      const env = { ...projectEnv, DATABASE_URL: db.url, REDIS_URL, DEVTEAM_REDIS_PREFIX: prefix };
+      service = await startWithin(start(['api'], { ...env, DEVTEAM_DATA_DIR: join(dir, 'api') }), 'api');
+      services.push(await startWithin(start(['worker'], { ...env, DEVTEAM_DATA_DIR: join(dir, 'worker') }), 'worker'));
     }
     services.push(service);
     const label = mode === 'embedded' ? 'embedded (devteam serve, PGlite)' : 'distributed (devteam api, Postgres + Redis)';
-    results.push(await runMode(label, service));
-    services.pop();
-    await service.stop();
+    results.push(await runMode(label, service, remotes));
+    for (const s of services.splice(0).reverse()) await s.stop();
   }
 
   console.log('\n== summary (p99)');
   for (const r of results) {
     console.log(`${r.mode}: handshake ${fmt(r.handshakeP99)}; frames ${r.frames.map((f) => `${f.n} subs ${fmt(f.p99)}`).join(', ') || 'skipped'}`);
-    if (r.handshakeP99 > TARGET.handshakeFloor || r.frames.some((f) => f.p99 > TARGET.frameFloor)) failed = true;
+    if (r.handshakeP99 > GATE.handshakeP99 || r.frames.some((f) => f.p99 > frameGate(f.n))) failed = true;
   }
-  console.log(failed ? 'spec floor MISSED' : 'spec floors met (handshake p99 ≤ 300 ms, frame p99 ≤ 500 ms)');
+  const frameGates = SUBSCRIBERS.map((n) => `${n} subs ≤ ${frameGate(n)} ms`).join(', ');
+  console.log(`quick gates (handshake p99 ≤ ${GATE.handshakeP99} ms; frame p99 ${frameGates}; project completed): ${failed ? 'FAILED' : 'ok'}`);
+  console.log(`  why not 3×: ${GATE_REASON.handshake}`);
+  console.log(`  why not 3×: ${GATE_REASON.frames}`);
 } finally {
   for (const s of services) if (s.child.exitCode === null && s.child.signalCode === null) await s.stop().catch(() => {});
   for (const c of cleanups.reverse()) await c().catch((err) => console.error(`cleanup: ${(err as Error).message}`));
