@@ -1,6 +1,8 @@
 // HTTP API numbers under load: autocannon against the real processes (children), never in-process.
 //   a. GET /api/devteam/automation/status/{id} — ours (uWS, `devteam api`) vs the Fastify front
-//      (bench/fastify-front.ts, same handler logic, same database), identical settings, in turn.
+//      (bench/fastify-front.ts: the same readStatus, the same StatusCache, same database), identical
+//      settings, in turn: both with the cache (the ratio of the frameworks over a cache hit) and both
+//      with it off (DEVTEAM_STATUS_CACHE_MS=0: the frameworks over a database read).
 //   b. POST /events (durable: event row committed, job enqueued, then 202).
 //   c. POST /api/devteam/automation/initialize with a new projectId per request.
 //   d. (full runs only) GET status on the embedded `devteam serve` (PGlite).
@@ -8,8 +10,10 @@
 // removed afterwards). Seeds 100 projects through initialize; no worker runs, so they stay initialized.
 //
 //   node dist/bench/http.js [--seconds 10] [--connections 32] [--quick]
-// --quick: 3 s per run, 16 connections, no embedded run; exits 1 only on a gross regression against
-// the spec floor (status p99 > 200 ms, POST /events p99 > 1000 ms). Figures are always printed.
+// --quick: 3 s per run, 16 connections, no embedded run; exits 1 when a quick gate is missed (GATE
+// below: within 3× of the design.md targets). Figures are always printed.
+// --slowed-status-ms X: a DEMONSTRATION only — "ours" in section a is the same uWS route in
+// bench/slowed-front.ts with X ms of busy CPU per read, to show that the quick gate catches it.
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
@@ -25,8 +29,10 @@ const { values } = parseArgs({
     seconds: { type: 'string' },
     connections: { type: 'string' },
     quick: { type: 'boolean', default: false },
+    'slowed-status-ms': { type: 'string' },
   },
 });
+const SLOWED_MS = values['slowed-status-ms'] === undefined ? null : Number(values['slowed-status-ms']);
 const QUICK = values.quick;
 const SECONDS = Number(values.seconds ?? (QUICK ? 3 : 10));
 const CONNECTIONS = Number(values.connections ?? (QUICK ? 16 : 32));
@@ -37,10 +43,11 @@ const INITIALIZE_PATH = '/api/devteam/automation/initialize';
 const JSON_HEADERS = { 'content-type': 'application/json' };
 const REPOSITORY = { url: 'file:///nonexistent/bench.git' };
 
-// Targets (spec) and the --quick floor (gross regression only).
+// Targets (design.md) and the --quick gates: 3× each target (p99 × 3, req/s ÷ 3), which this
+// 2-core machine passes with margin when nothing regressed (ranges in docs/performance.md).
 const STATUS_TARGET = { p99Ms: 2, rps: 10_000 };
 const EVENTS_TARGET = { p99Ms: 20, rps: 2_000 };
-const FLOOR = { statusP99Ms: 200, eventsP99Ms: 1_000 };
+const GATE = { statusP99Ms: 6, statusRps: 3_400, eventsP99Ms: 60, eventsRps: 670 };
 
 interface Figures {
   rps: number;
@@ -118,20 +125,20 @@ async function seed(port: number): Promise<void> {
   }
 }
 
-/** Starts bench/fastify-front.js as a child process and waits for its started line. */
-function startFastifyFront(env: Record<string, string>): Promise<Service> {
-  const script = fileURLToPath(new URL('./fastify-front.js', import.meta.url));
+/** Starts a bench front (fastify-front.js, slowed-front.js) as a child process and waits for its started line. */
+function startFront(name: 'fastify' | 'slowed', env: Record<string, string>): Promise<Service> {
+  const script = fileURLToPath(new URL(`./${name}-front.js`, import.meta.url));
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [script], {
       env: { PATH: process.env.PATH!, PORT: '0', LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let buffer = '';
-    const onExit = (code: number | null) => reject(new Error(`fastify front exited with ${code}`));
+    const onExit = (code: number | null) => reject(new Error(`${name} front exited with ${code}`));
     const onData = (chunk: Buffer) => {
       buffer += chunk.toString();
       for (const line of buffer.split('\n')) {
-        if (!line.includes('fastify front started')) continue;
+        if (!line.includes(`${name} front started`)) continue;
         child.stdout!.off('data', onData);
         child.stdout!.resume();
         child.off('exit', onExit);
@@ -214,16 +221,16 @@ try {
   });
   services.push(api);
   await seed(api.port!);
-  const front = await startFastifyFront({ DATABASE_URL: db.url, LOG_LEVEL: 'info' });
+  const front = await startFront('fastify', { DATABASE_URL: db.url, LOG_LEVEL: 'info' });
   services.push(front);
+  const frontUncached = await startFront('fastify', { DATABASE_URL: db.url, LOG_LEVEL: 'info', DEVTEAM_STATUS_CACHE_MS: '0' });
+  services.push(frontUncached);
   {
     // Same answer from both before comparing them.
     const [a, b] = await Promise.all([api.port, front.port].map(async (port) => (await fetch(`http://127.0.0.1:${port}${STATUS_PATH}/bench-7`)).json()));
     if (JSON.stringify(a) !== JSON.stringify(b)) throw new Error(`ours and the Fastify front disagree:\n${JSON.stringify(a)}\n${JSON.stringify(b)}`);
   }
-
-  // The same service with its status cache off: the same handler as the Fastify front, every read
-  // a database round trip — what the framework alone is worth.
+  // The same service with its status cache off: every read a database round trip.
   const uncached = await start(['api'], {
     DATABASE_URL: db.url,
     REDIS_URL,
@@ -233,26 +240,34 @@ try {
     LOG_LEVEL: 'info',
   });
   services.push(uncached);
+  let slowed: Service | null = null;
+  if (SLOWED_MS !== null) {
+    slowed = await startFront('slowed', { DATABASE_URL: db.url, LOG_LEVEL: 'info', BENCH_SLOWED_STATUS_MS: String(SLOWED_MS) });
+    services.push(slowed);
+    console.log(`\n!! DEMONSTRATION: "ours" below is bench/slowed-front.js — the same uWS status route with ${SLOWED_MS} ms of busy CPU per read`);
+  }
 
   console.log(`\n== a. GET status, Postgres + Redis, rotating over ${PROJECTS} projects (all processes up, measured one after the other)`);
-  const ours = await measure(api.port!, statusRequest());
-  print('ours (uWS, devteam api)', ours);
-  const oursUncached = await measure(uncached.port!, statusRequest());
-  print('ours, status cache off', oursUncached);
-  await uncached.stop();
+  const ours = await measure((slowed ?? api).port!, statusRequest());
+  print(slowed ? `ours SLOWED (+${SLOWED_MS} ms/read)` : 'ours (uWS, devteam api)', ours);
   const fastify = await measure(front.port!, statusRequest());
-  print('Fastify front (same handler)', fastify);
+  print('Fastify front (same read + cache)', fastify);
+  const oursUncached = await measure(uncached.port!, statusRequest());
+  print('ours, cache off', oursUncached);
+  await uncached.stop();
+  const fastifyUncached = await measure(frontUncached.port!, statusRequest());
+  print('Fastify front, cache off', fastifyUncached);
+  await Promise.all([front.stop(), frontUncached.stop(), slowed?.stop()]);
   const rpsRatio = ours.rps / fastify.rps;
   const p99Ratio = ours.p99 / fastify.p99;
-  console.log(`ratio ours/fastify: req/s ${rpsRatio.toFixed(2)}×, p99 ${p99Ratio.toFixed(2)}×`);
+  console.log(`ratio ours/Fastify, the SAME cache on both (the framework over a cache hit): req/s ${rpsRatio.toFixed(2)}×, p99 ${p99Ratio.toFixed(2)}× (${ours.p99} vs ${fastify.p99} ms)`);
   console.log(
-    `ratio ours (cache off)/fastify — the framework alone, both reading Postgres per request: req/s ${(oursUncached.rps / fastify.rps).toFixed(2)}×, p99 ${(oursUncached.p99 / fastify.p99).toFixed(2)}×`,
+    `ratio ours/Fastify, cache off on both (the framework over a Postgres read): req/s ${(oursUncached.rps / fastifyUncached.rps).toFixed(2)}×, p99 ${(oursUncached.p99 / fastifyUncached.p99).toFixed(2)}× (${oursUncached.p99} vs ${fastifyUncached.p99} ms)`,
   );
-  console.log(`goal: ours ≥ 2× Fastify's req/s at equal or lower p99: ${metOrMissed(rpsRatio >= 2 && ours.p99 <= fastify.p99)}`);
+  console.log(`goal: ours ≥ 2× Fastify's req/s at equal or lower p99, same cache on both: ${metOrMissed(rpsRatio >= 2 && ours.p99 <= fastify.p99)}`);
   console.log(`target: status p99 ≤ ${STATUS_TARGET.p99Ms} ms at ≥ ${STATUS_TARGET.rps} req/s: ${metOrMissed(ours.p99 <= STATUS_TARGET.p99Ms && ours.rps >= STATUS_TARGET.rps)}`);
   // Closed-loop load: mean latency = connections / throughput, so the p99 target bounds the concurrency.
   console.log(`  (Little's law: at ${CONNECTIONS} connections, p99 ≤ ${STATUS_TARGET.p99Ms} ms needs well over ${((CONNECTIONS / STATUS_TARGET.p99Ms) * 1000).toFixed(0)} req/s)`);
-  await front.stop();
 
   // Each request waits for a Postgres commit and a Redis enqueue: at a fixed 2k req/s, mean latency
   // is connections / throughput, so 32 in flight cannot stay under 20 ms; 16 is the load the target describes.
@@ -277,11 +292,11 @@ try {
   print('POST initialize', init);
 
   if (QUICK) {
-    const statusBad = !(ours.p99 <= FLOOR.statusP99Ms);
-    const eventsBad = !(events.p99 <= FLOOR.eventsP99Ms);
+    const statusBad = !(ours.p99 <= GATE.statusP99Ms && ours.rps >= GATE.statusRps && ours.non2xx + ours.errors === 0);
+    const eventsBad = !(events.p99 <= GATE.eventsP99Ms && events.rps >= GATE.eventsRps && events.non2xx + events.errors === 0);
     failedFloor = statusBad || eventsBad;
     console.log(
-      `\nquick floor (gross regression only): status p99 ≤ ${FLOOR.statusP99Ms} ms: ${statusBad ? 'FAILED' : 'ok'}; POST /events p99 ≤ ${FLOOR.eventsP99Ms} ms: ${eventsBad ? 'FAILED' : 'ok'}`,
+      `\nquick gates (3× the targets): status p99 ≤ ${GATE.statusP99Ms} ms at ≥ ${GATE.statusRps} req/s: ${statusBad ? 'FAILED' : 'ok'} (${ours.p99} ms, ${ours.rps.toFixed(0)} req/s); POST /events p99 ≤ ${GATE.eventsP99Ms} ms at ≥ ${GATE.eventsRps} req/s: ${eventsBad ? 'FAILED' : 'ok'} (${events.p99} ms, ${events.rps.toFixed(0)} req/s)`,
     );
   } else {
     await api.stop();
