@@ -8,20 +8,41 @@ export {
 } from './event-machine.js';
 export {
   projectMachine,
-  canTransition,
-  lifecycleOf,
-  projectionOf,
+  projectSetup,
   PROJECT_MACHINE_ID,
   PROJECT_MACHINE_VERSION,
   MAX_ATTEMPTS,
   COMMAND_EVENT,
-  type ProjectContext,
-  type ProjectInput,
   type ProjectEvent,
   type ProjectCommand,
-  type ProjectSnapshot,
-  type PipelinePhase,
+} from './project-machine.js';
+export {
+  LIFECYCLE_STATUSES,
+  initialContext,
+  projectContextSchema,
+  projectInputSchema,
   type LifecycleStatus,
+  type ProjectContext,
+  type ProjectInput,
+} from './project-context.js';
+export {
+  PIPELINE_PHASES,
+  STEP_NAMES,
+  stepInputSchema,
+  selectOutputSchema,
+  prepOutputSchema,
+  implementOutputSchema,
+  verifyOutputSchema,
+  mergeOutputSchema,
+  pushOutputSchema,
+  taskRefSchema,
+  taskResultSchema,
+  type PipelinePhase,
+  type StepName,
+  type StepOutputs,
+  type Stamp,
+  type Stamped,
+  type Progress,
   type TaskRef,
   type TaskResult,
   type StepInput,
@@ -31,5 +52,9 @@ export {
   type VerifyOutput,
   type MergeOutput,
   type PushOutput,
-} from './project-machine.js';
+  type CleanupOutput,
+} from './step-contracts.js';
+export { stampedStep, stampOfFailure, StepFailure, UNSTAMPED, type StepRun } from './stamped-step.js';
+export { canTransition, lifecycleOf, projectionOf, type ProjectProjection, type ProjectSnapshot } from './projection.js';
+export { InvalidSnapshotError, parsePersistedSnapshot, persistedProjectSnapshotSchema, restoreOptions, restoreSnapshot, type PersistedProjectSnapshot } from './persisted-snapshot.js';
 export { applyCommand, statusOf, type CommandOutcome } from './project-commands.js';

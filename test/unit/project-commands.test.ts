@@ -1,15 +1,17 @@
 // Control commands decided on a persisted snapshot (as the API does under a row lock), then the
 // worker restoring the result: the interrupted step runs again on resume, stop runs cleanup.
-import { createActor, fromPromise, type AnyActorLogic } from 'xstate';
+import { createActor, type AnyActorLogic } from 'xstate';
 import { describe, expect, it } from 'vitest';
-import { applyCommand, projectMachine, statusOf, type ProjectCommand } from '../../src/machines/index.js';
+import { applyCommand, InvalidSnapshotError, projectMachine, restoreOptions, stampedStep, statusOf, type ProjectCommand } from '../../src/machines/index.js';
+
+const clock = () => new Date('2026-01-02T03:04:05.000Z');
 
 function machineWith(calls: string[], implement: () => Promise<unknown> = () => new Promise(() => {})) {
   const step = (name: string, fn: () => Promise<unknown>) =>
-    fromPromise(async () => {
+    stampedStep(async () => {
       calls.push(name);
       return fn();
-    }) as AnyActorLogic;
+    }, clock) as AnyActorLogic;
   return projectMachine.provide({
     actors: {
       select: step('select', async () => ({ task: { id: '1.1', title: 'one' }, progress: { done: 0, total: 1 } })),
@@ -38,7 +40,7 @@ async function persistedIn(phase: 'implement'): Promise<unknown> {
 }
 
 async function settle(persisted: unknown, calls: string[], until: (status: string) => boolean) {
-  const actor = createActor(machineWith(calls, async () => ({ changed: false, files: [] })), { snapshot: persisted as never });
+  const actor = createActor(machineWith(calls, async () => ({ changed: false, files: [] })), restoreOptions(persisted));
   actor.start();
   await new Promise<void>((resolve) => {
     const check = () => until(statusOf(actor.getPersistedSnapshot())) && resolve();
@@ -90,5 +92,55 @@ describe('control commands on a persisted snapshot', () => {
       snapshot = r.snapshot;
     }
     expect(applyCommand(snapshot, command)).toEqual({ accepted: false, from });
+  });
+});
+
+describe('stored snapshots on load', () => {
+  // As the previous build stored them (before step outputs were stamped): they must still load.
+  const storedRunning = {
+    status: 'active',
+    value: { running: 'select' },
+    historyValue: {},
+    context: { projectId: 'p', executionId: 'e', phase: 'select', task: null, attempt: 0, feedback: null, lastError: null, progress: { done: 0, total: 0 }, results: {}, branch: null, commit: null },
+    children: { select: { snapshot: { status: 'active', input: { projectId: 'p', executionId: 'e', task: null, attempt: 0, feedback: null, branch: null, done: [], results: {} } }, src: 'select', syncSnapshot: false } },
+  };
+  const storedFailed = {
+    status: 'done',
+    value: 'failed',
+    historyValue: { 'devteam-project.running.resume': [{ id: 'devteam-project.running.prep' }] },
+    context: {
+      ...storedRunning.context,
+      phase: 'prep',
+      task: { id: '1', title: 't' },
+      attempt: 1,
+      lastError: 'x',
+      progress: { done: 0, total: 1 },
+      results: { '1': { status: 'failed', attempts: 1, commit: null, error: 'x', finishedAt: '2026-12-01T22:43:04.967Z' } },
+    },
+    children: {},
+  };
+
+  it('loads snapshots stored by the previous build', () => {
+    expect(statusOf(storedRunning)).toBe('running');
+    expect(statusOf(storedFailed)).toBe('failed');
+    expect(applyCommand(storedRunning, 'pause')).toMatchObject({ accepted: true, status: 'paused', projection: { phase: 'select' } });
+  });
+
+  it.each<[string, unknown, string]>([
+    ['not an object', 'garbage', '(snapshot)'],
+    ['an unknown state', { ...storedRunning, value: { running: 'deploy' } }, 'value'],
+    ['a context field missing', { ...storedRunning, context: { ...storedRunning.context, attempt: undefined } }, 'context.attempt'],
+    ['a result without its time', { ...storedFailed, context: { ...storedFailed.context, results: { '1': { status: 'failed', attempts: 1, commit: null, error: 'x' } } } }, 'context.results.1.finishedAt'],
+    ['a child of an unknown step', { ...storedRunning, children: { deploy: { src: 'deploy', snapshot: {} } } }, 'children.deploy.src'],
+  ])('refuses a stored snapshot with %s with a typed error naming the field', (_, stored, field) => {
+    let thrown: unknown;
+    try {
+      applyCommand(stored, 'pause');
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(InvalidSnapshotError);
+    expect(thrown).toMatchObject({ code: 'invalid_snapshot' });
+    expect((thrown as InvalidSnapshotError).message).toContain(`${field}:`);
   });
 });

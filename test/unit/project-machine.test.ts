@@ -1,6 +1,6 @@
 // The project machine's behaviour with steps provided by the test (the design's seam: production
 // provides infra steps), and a model-based traversal proving every transition is reachable.
-import { createActor, fromPromise, type AnyStateNode } from 'xstate';
+import { createActor, transition, type AnyStateNode, type EventObject, type StateValue } from 'xstate';
 import { getAdjacencyMap } from '@xstate/graph';
 import { describe, expect, it } from 'vitest';
 import {
@@ -8,7 +8,11 @@ import {
   lifecycleOf,
   MAX_ATTEMPTS,
   projectionOf,
+  initialContext,
   projectMachine,
+  stampedStep,
+  StepFailure,
+  type ProjectContext,
   type ImplementOutput,
   type MergeOutput,
   type PrepOutput,
@@ -18,6 +22,8 @@ import {
   type StepInput,
   type VerifyOutput,
 } from '../../src/machines/index.js';
+
+const clock = () => new Date('2026-01-02T03:04:05.000Z');
 
 type StepFn<T> = (input: StepInput, signal: AbortSignal) => Promise<T>;
 
@@ -65,7 +71,8 @@ function stepsFor(taskIds: string[], overrides: Partial<Steps> = {}): Steps & { 
 }
 
 function provide(steps: Steps) {
-  const wrap = <T>(fn: StepFn<T>) => fromPromise<T, StepInput>(({ input, signal }) => fn(input, signal));
+  // As the actor host does: every output and failure is stamped with the time it happened.
+  const wrap = <T>(fn: StepFn<T>) => stampedStep<T>(({ input, signal }) => fn(input, signal), clock);
   return projectMachine.provide({
     actors: {
       select: wrap(steps.select),
@@ -294,8 +301,8 @@ describe('project machine model', () => {
     { type: 'RESUME' },
     { type: 'STOP' },
     ...Object.entries(outcomes).flatMap(([id, outs]) => [
-      ...outs.map((output) => ({ type: `xstate.done.actor.${id}`, output })),
-      { type: `xstate.error.actor.${id}`, error: new Error(`${id} broke`) },
+      ...outs.map((output) => ({ type: `xstate.done.actor.${id}`, output: { ...(output as object), at: '2026-01-02T03:04:05.000Z' } })),
+      { type: `xstate.error.actor.${id}`, error: new StepFailure(new Error(`${id} broke`), '2026-01-02T03:04:05.000Z') },
     ]),
   ];
 
@@ -343,5 +350,66 @@ describe('project machine model', () => {
         }),
     );
     expect(uncovered).toEqual([]);
+  });
+});
+
+describe('project machine transitions', () => {
+  // transition(snapshot, event) is a pure function: no clock, no randomness, no step run. Each row:
+  // a state and context, the events that arrive, and the state and context they lead to.
+  const at = '2026-01-02T03:04:05.000Z';
+  const task = { id: '1.1', title: 't' };
+  const progress = { done: 0, total: 2 };
+  const fresh = initialContext({ projectId: 'p', executionId: 'e' });
+  const working = (patch: Partial<ProjectContext> = {}): ProjectContext => ({ ...fresh, task, attempt: 1, branch: 'devteam/1.1', progress, ...patch });
+  const done = (step: string, output: object) => ({ type: `xstate.done.actor.${step}`, output: { ...output, at } });
+  const broke = (step: string, message: string) => ({ type: `xstate.error.actor.${step}`, error: new StepFailure(new Error(message), at) });
+  const failed = (attempts: number, error: string) => ({ [task.id]: { status: 'failed' as const, attempts, commit: null, error, finishedAt: at } });
+
+  type Row = [name: string, from: StateValue, context: ProjectContext, events: EventObject[], to: StateValue, expected: Partial<ProjectContext>];
+  const rows: Row[] = [
+    ['select with a ready task starts it at attempt 1', { running: 'select' }, fresh, [done('select', { task, progress })], { running: 'prep' }, { task, attempt: 1, phase: 'prep', progress }],
+    ['select with every task done completes', { running: 'select' }, fresh, [done('select', { task: null, reason: 'all_done', detail: 'done', progress: { done: 2, total: 2 } })], 'completed', { task: null, progress: { done: 2, total: 2 } }],
+    ['select with only blocked tasks fails with the reason', { running: 'select' }, fresh, [done('select', { task: null, reason: 'blocked', detail: '2.1 waits for 1.3', progress })], 'failed', { lastError: '2.1 waits for 1.3', results: {} }],
+    ['select that throws fails the run, no task to record', { running: 'select' }, fresh, [broke('select', 'no task list')], 'failed', { lastError: 'no task list', results: {} }],
+    ['prep records the work branch', { running: 'prep' }, working({ branch: null }), [done('prep', { branch: 'devteam/1.1' })], { running: 'implement' }, { branch: 'devteam/1.1', phase: 'implement' }],
+    ['prep that throws fails the task at the time of the failure', { running: 'prep' }, working(), [broke('prep', 'clone failed')], 'failed', { lastError: 'clone failed', results: failed(1, 'clone failed') }],
+    ['implement with a change goes to verify', { running: 'implement' }, working(), [done('implement', { changed: true, files: ['a'] })], { running: 'verify' }, { attempt: 1 }],
+    ['implement without a change retries with the reason', { running: 'implement' }, working(), [done('implement', { changed: false, files: [], failure: 'agent exited 1' })], { running: 'implement' }, {
+      attempt: 2,
+      feedback: 'The previous attempt did not change the repository (agent exited 1). Make the change the task asks for.',
+      lastError: 'attempt 1: agent exited 1',
+    }],
+    ['implement without a change on the last attempt fails the task', { running: 'implement' }, working({ attempt: MAX_ATTEMPTS }), [done('implement', { changed: false, files: [] })], 'failed', {
+      lastError: `task 1.1: no usable change in ${MAX_ATTEMPTS} attempts (last: the agent changed nothing)`,
+      results: failed(MAX_ATTEMPTS, `task 1.1: no usable change in ${MAX_ATTEMPTS} attempts (last: the agent changed nothing)`),
+    }],
+    ['verify that passes goes to merge and drops the feedback', { running: 'verify' }, working({ attempt: 2, feedback: 'old errors' }), [done('verify', { ok: true, output: '' })], { running: 'merge' }, { feedback: null, attempt: 2 }],
+    ['verify that fails retries implement with the build errors', { running: 'verify' }, working(), [done('verify', { ok: false, output: 'error TS2322' })], { running: 'implement' }, { attempt: 2, feedback: 'error TS2322', lastError: 'attempt 1: verification failed' }],
+    ['verify that fails on the last attempt fails the task', { running: 'verify' }, working({ attempt: MAX_ATTEMPTS }), [done('verify', { ok: false, output: 'x' })], 'failed', {
+      lastError: `task 1.1: verification failed after ${MAX_ATTEMPTS} attempts`,
+      results: failed(MAX_ATTEMPTS, `task 1.1: verification failed after ${MAX_ATTEMPTS} attempts`),
+    }],
+    ['merge records the commit', { running: 'merge' }, working(), [done('merge', { commit: 'c1' })], { running: 'push' }, { commit: 'c1' }],
+    ['push records the task done at the time of the push and selects again', { running: 'push' }, working({ commit: 'c1' }), [done('push', { commit: 'c2' })], { running: 'select' }, {
+      commit: 'c2',
+      progress: { done: 1, total: 2 },
+      results: { [task.id]: { status: 'done' as const, attempts: 1, commit: 'c2', error: null, finishedAt: at } },
+    }],
+    ['pause keeps the phase; resume goes back to the interrupted step', { running: 'verify' }, working({ phase: 'verify' }), [{ type: 'PAUSE' }, { type: 'RESUME' }], { running: 'verify' }, { phase: 'verify' }],
+    ['stop while paused goes to stopping', { running: 'merge' }, working({ phase: 'merge' }), [{ type: 'PAUSE' }, { type: 'STOP' }], 'stopping', { phase: 'merge' }],
+    ['cleanup ends in stopped', 'stopping', working(), [done('cleanup', {})], 'stopped', { lastError: null }],
+    ['cleanup that throws still ends in stopped, with the reason', 'stopping', working(), [broke('cleanup', 'rm failed')], 'stopped', { lastError: 'cleanup failed: rm failed' }],
+    ['resume while running is ignored', { running: 'implement' }, working(), [{ type: 'RESUME' }], { running: 'implement' }, { attempt: 1 }],
+  ];
+
+  const run = (from: StateValue, context: ProjectContext, events: EventObject[]) =>
+    events.reduce((snapshot, event) => transition(projectMachine, snapshot, event as never)[0], projectMachine.resolveState({ value: from, context }));
+
+  it.each(rows)('%s', (_, from, context, events, to, expected) => {
+    const next = run(from, context, events);
+    expect(next.value).toEqual(to);
+    expect(next.context).toMatchObject(expected);
+    // The same snapshot and events always give the same result.
+    expect(projectMachine.getPersistedSnapshot(run(from, context, events))).toEqual(projectMachine.getPersistedSnapshot(next));
   });
 });

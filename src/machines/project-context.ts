@@ -1,0 +1,41 @@
+// What the project machine remembers between steps (its context), as one zod schema: the type the
+// machine uses and the check a stored snapshot passes on load. Field names are stored in every
+// persisted snapshot: renaming one needs a PROJECT_MACHINE_VERSION bump.
+import { z } from 'zod';
+import { PIPELINE_PHASES, progressSchema, taskRefSchema, taskResultSchema } from './step-contracts.js';
+
+export const LIFECYCLE_STATUSES = ['running', 'paused', 'stopping', 'stopped', 'completed', 'failed'] as const;
+export type LifecycleStatus = (typeof LIFECYCLE_STATUSES)[number];
+
+export const projectInputSchema = z.object({ projectId: z.string(), executionId: z.string() });
+export type ProjectInput = z.infer<typeof projectInputSchema>;
+
+export const projectContextSchema = projectInputSchema.extend({
+  phase: z.enum(PIPELINE_PHASES),
+  task: taskRefSchema.nullable(),
+  attempt: z.number(),
+  /** Why the last attempt did not pass (build output, "agent changed nothing"): fed to the next prompt. */
+  feedback: z.string().nullable(),
+  lastError: z.string().nullable(),
+  progress: progressSchema,
+  results: z.record(z.string(), taskResultSchema),
+  branch: z.string().nullable(),
+  commit: z.string().nullable(),
+});
+export type ProjectContext = z.infer<typeof projectContextSchema>;
+
+/** A new run: before the first SELECT. */
+export function initialContext(input: ProjectInput): ProjectContext {
+  return {
+    ...input,
+    phase: 'select',
+    task: null,
+    attempt: 0,
+    feedback: null,
+    lastError: null,
+    progress: { done: 0, total: 0 },
+    results: {},
+    branch: null,
+    commit: null,
+  };
+}

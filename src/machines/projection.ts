@@ -1,0 +1,48 @@
+// What the outside sees of a project snapshot: its lifecycle status, the status projection that
+// GET /status shows (stored beside each snapshot write), and which control commands it accepts.
+import type { SnapshotFrom } from 'xstate';
+import type { LifecycleStatus } from './project-context.js';
+import { COMMAND_EVENT, projectMachine, type ProjectCommand } from './project-machine.js';
+import type { PipelinePhase, Progress, TaskRef, TaskResult } from './step-contracts.js';
+
+export type ProjectSnapshot = SnapshotFrom<typeof projectMachine>;
+
+export interface ProjectProjection {
+  status: LifecycleStatus;
+  phase: PipelinePhase | null;
+  currentTask: TaskRef | null;
+  progress: Progress;
+  attempt: number;
+  lastError: string | null;
+  results: Record<string, TaskResult>;
+}
+
+/** The lifecycle status of a snapshot (the top-level state). */
+export function lifecycleOf(snapshot: Pick<ProjectSnapshot, 'value'>): LifecycleStatus {
+  const value = snapshot.value;
+  return (typeof value === 'string' ? value : Object.keys(value)[0]) as LifecycleStatus;
+}
+
+/**
+ * Whether a control command is accepted in this snapshot — asked of the machine itself, so the
+ * HTTP layer's 409s can never drift from the behaviour.
+ */
+export function canTransition(snapshot: ProjectSnapshot, command: ProjectCommand): boolean {
+  return snapshot.can({ type: COMMAND_EVENT[command] });
+}
+
+/** The status projection of a snapshot: phase and current task only while the run is live. */
+export function projectionOf(snapshot: Pick<ProjectSnapshot, 'value' | 'context'>): ProjectProjection {
+  const status = lifecycleOf(snapshot);
+  const c = snapshot.context;
+  const live = status === 'running' || status === 'paused';
+  return {
+    status,
+    phase: live ? c.phase : null,
+    currentTask: live ? c.task : null,
+    progress: c.progress,
+    attempt: c.attempt,
+    lastError: c.lastError,
+    results: c.results,
+  };
+}

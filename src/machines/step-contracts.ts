@@ -1,0 +1,94 @@
+// The step contracts of the project machine: what each pipeline step receives and returns, as zod
+// schemas with the types inferred from them. Expected failures (a build that fails, an agent that
+// changed nothing) are outputs; a thrown error means the step itself broke.
+import { z } from 'zod';
+
+export const PIPELINE_PHASES = ['select', 'prep', 'implement', 'verify', 'merge', 'push'] as const;
+export type PipelinePhase = (typeof PIPELINE_PHASES)[number];
+
+/** Every step the machine invokes: the pipeline, and cleanup while stopping. */
+export const STEP_NAMES = [...PIPELINE_PHASES, 'cleanup'] as const;
+export type StepName = (typeof STEP_NAMES)[number];
+
+export const taskRefSchema = z.object({ id: z.string(), title: z.string() });
+export type TaskRef = z.infer<typeof taskRefSchema>;
+
+export const progressSchema = z.object({ done: z.number(), total: z.number() });
+export type Progress = z.infer<typeof progressSchema>;
+
+export const taskResultSchema = z.object({
+  status: z.enum(['done', 'failed']),
+  attempts: z.number(),
+  commit: z.string().nullable(),
+  error: z.string().nullable(),
+  /** ISO time, taken from the `at` of the step result that finished the task. */
+  finishedAt: z.string(),
+});
+export type TaskResult = z.infer<typeof taskResultSchema>;
+
+export const stepInputSchema = z.object({
+  projectId: z.string(),
+  executionId: z.string(),
+  task: taskRefSchema.nullable(),
+  attempt: z.number(),
+  feedback: z.string().nullable(),
+  branch: z.string().nullable(),
+  done: z.array(z.string()),
+  /** Results of finished tasks (e.g. the commits of a task's dependencies, for the prompt). */
+  results: z.record(z.string(), taskResultSchema),
+});
+export type StepInput = z.infer<typeof stepInputSchema>;
+
+export const selectOutputSchema = z.union([
+  z.object({ task: taskRefSchema, progress: progressSchema }),
+  z.object({ task: z.null(), reason: z.enum(['all_done', 'blocked']), detail: z.string(), progress: progressSchema }),
+]);
+export type SelectOutput = z.infer<typeof selectOutputSchema>;
+
+export const prepOutputSchema = z.object({ branch: z.string() });
+export type PrepOutput = z.infer<typeof prepOutputSchema>;
+
+export const implementOutputSchema = z.object({
+  changed: z.boolean(),
+  files: z.array(z.string()),
+  /** Why the attempt produced nothing usable (agent exited non-zero, timed out, changed nothing). */
+  failure: z.string().optional(),
+});
+export type ImplementOutput = z.infer<typeof implementOutputSchema>;
+
+export const verifyOutputSchema = z.object({
+  ok: z.boolean(),
+  /** The failing command's output (already trimmed by the step) when not ok. */
+  output: z.string(),
+});
+export type VerifyOutput = z.infer<typeof verifyOutputSchema>;
+
+export const mergeOutputSchema = z.object({ commit: z.string() });
+export type MergeOutput = z.infer<typeof mergeOutputSchema>;
+
+export const pushOutputSchema = z.object({ commit: z.string() });
+export type PushOutput = z.infer<typeof pushOutputSchema>;
+
+export type CleanupOutput = void;
+
+/** What each step returns, by name. */
+export interface StepOutputs {
+  select: SelectOutput;
+  prep: PrepOutput;
+  implement: ImplementOutput;
+  verify: VerifyOutput;
+  merge: MergeOutput;
+  push: PushOutput;
+  cleanup: CleanupOutput;
+}
+
+/**
+ * When a step finished (ISO time). The machine takes every time it records from here, never from
+ * a clock, so a transition is a pure function of (snapshot, event).
+ */
+export interface Stamp {
+  at: string;
+}
+
+/** A step's output as the machine receives it: stamped by the host that runs the step. */
+export type Stamped<T> = (T extends void ? unknown : T) & Stamp;
