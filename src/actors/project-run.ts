@@ -2,12 +2,12 @@
 // restores the stored snapshot, runs the machine with the production steps, persists every
 // transition (compare-and-set on version, fenced by the epoch), and gives the project up —
 // stopping the step and killing its processes — as soon as ownership is in doubt.
-import { createActor, fromPromise, type AnyActorLogic, type InspectionEvent, type Observer } from 'xstate';
+import { createActor, type AnyActorLogic, type InspectionEvent, type Observer } from 'xstate';
 import type { ExecutionRecord, ExecutionsStore } from '../infra/db/index.js';
 import { ExecutionStoreError } from '../infra/db/index.js';
 import type { Lease, LeaseGrant } from '../infra/lease/index.js';
 import type { Logger } from '../infra/log.js';
-import { lifecycleOf, projectionOf, projectMachine, type StepInput } from '../machines/index.js';
+import { lifecycleOf, projectionOf, projectMachine, restoreOptions, stampedStep } from '../machines/index.js';
 import type { ProjectSteps } from './project-steps.js';
 import { ProjectStream } from './project-stream.js';
 import { executionUpdate } from '../client/index.js';
@@ -138,10 +138,11 @@ export class ProjectRun {
         let version = record.version;
         let ended = false;
         let writes: Promise<void> = Promise.resolve();
+        // A stored snapshot that does not parse fails here with InvalidSnapshotError (code invalid_snapshot).
         const actor = createActor(projectMachine.provide({ actors: this.actors(steps, log, stream) }), {
-          snapshot: record.snapshot,
+          ...restoreOptions(record.snapshot),
           inspect: this.deps.inspect,
-        } as never);
+        });
         const finish = (end: 'settled' | 'lost' | 'reload' | 'stopped') => {
           if (ended) return;
           ended = true;
@@ -194,11 +195,15 @@ export class ProjectRun {
     });
   }
 
-  /** The steps as promise actors: each gets the actor's abort signal, and journaled ones reuse a finished result. */
+  /**
+   * The steps as promise actors: each gets the actor's abort signal, journaled ones reuse a finished
+   * result, and every output or failure is stamped with this host's clock (the machine has none).
+   */
   private actors(steps: ProjectSteps, log: Logger, stream: ProjectStream | null): Record<string, AnyActorLogic> {
     const { executions } = this.deps;
+    const clock = () => new Date();
     const wrap = (name: keyof ProjectSteps) =>
-      fromPromise<unknown, StepInput>(async ({ input, signal }) => {
+      stampedStep<unknown>(async ({ input, signal }) => {
         const stepLog = log.child({ step: name, task: input.task?.id, attempt: input.attempt });
         stepLog.info('step started');
         const source = name === 'verify' ? 'verify' : 'agent';
@@ -239,7 +244,7 @@ export class ProjectRun {
           if (!signal.aborted) await executions.stepFinished(input.executionId, key, { ok: false, error: (error as Error).message });
           throw error;
         }
-      });
+      }, clock);
     return Object.fromEntries((['select', 'prep', 'implement', 'verify', 'merge', 'push', 'cleanup'] as const).map((n) => [n, wrap(n)]));
   }
 }
