@@ -92,18 +92,6 @@ export async function startRuntime(config: Config, roles: Roles, log: Logger, op
 
     let consumer: Consumer | null = null;
     if (roles.worker) {
-      consumer = startEventWorker({
-        queue,
-        events,
-        registry: defaultRegistry(),
-        log,
-        concurrency: config.concurrency,
-        staleAfterMs: config.staleAfterMs,
-        metrics,
-      });
-      const c = consumer;
-      closers.push({ name: 'worker', close: () => c.close(config.shutdownTimeoutMs) });
-
       // The workspaces of this host: repository caches and project sandboxes, swept when idle.
       const repos = new RepoCache({
         root: repoCacheRoot(config),
@@ -156,6 +144,18 @@ export async function startRuntime(config: Config, roles: Roles, log: Logger, op
       });
       await projects.start();
       closers.push({ name: 'projects', close: () => projects.stop() });
+      // Jobs only once the host is there: a DEVTEAM_AUTOMATION job hands its project to it.
+      consumer = startEventWorker({
+        queue,
+        events,
+        registry: defaultRegistry({ executions, host: projects }),
+        log,
+        concurrency: config.concurrency,
+        staleAfterMs: config.staleAfterMs,
+        metrics,
+      });
+      const c = consumer;
+      closers.push({ name: 'worker', close: () => c.close(config.shutdownTimeoutMs) });
       const janitor = new Janitor({ sandbox, repos, sandboxIdleMs: config.sandboxIdleMs, repoUnusedMs: config.repoCacheUnusedMs, log });
       janitor.start();
       closers.push({ name: 'janitor', close: () => janitor.stop() });

@@ -1,80 +1,62 @@
-// The DEVTEAM_AUTOMATION workflow as of the skeleton: runs the event machine with SELECT returning
-// the fixed pipeline plan and PREP persisting the initial task_context on the event row.
-import { createActor, fromPromise, toPromise } from 'xstate';
+// The DEVTEAM_AUTOMATION workflow: the queue job that starts (or continues) a project's actor on
+// this worker. `initialize` enqueues exactly this job for the execution it created; POST /events
+// may send it for an initialized project (payload.projectId, else the event's projectId). The
+// event's task_context names the execution, whose live state GET /events/{id} then shows.
 import { z } from 'zod';
-import {
-  eventMachine,
-  EVENT_MACHINE_ID,
-  EVENT_MACHINE_VERSION,
-  type EventMachineInput,
-  type Plan,
-  type TaskContext,
-} from '../machines/index.js';
+import { DEVTEAM_AUTOMATION } from '../app/event-job.js';
+import type { ExecutionsStore } from '../infra/db/index.js';
+import { projectIdSchema } from '../project/index.js';
+import type { ProjectHost } from './project-host.js';
 import type { Workflow, WorkflowResult, WorkflowRun } from './workflow-registry.js';
 
-export const DEVTEAM_AUTOMATION = 'DEVTEAM_AUTOMATION';
+export { DEVTEAM_AUTOMATION };
 
 /** The pipeline every task goes through (design.md). */
 export const PIPELINE = ['select', 'prep', 'implement', 'verify', 'merge', 'push'] as const;
 
 const payloadSchema = z.looseObject({
-  taskId: z
-    .string()
-    .regex(/^\d+(\.\d+)*$/, 'a task id like "1.2"')
-    .optional(),
+  /** Set by initialize: the execution it created. */
+  executionId: z.uuid('an execution id (UUID)').optional(),
+  /** Which project to continue; defaults to the event's projectId. */
+  projectId: projectIdSchema.optional(),
 });
 
 export type DevteamAutomationPayload = z.infer<typeof payloadSchema>;
 
-export const devteamAutomation: Workflow<DevteamAutomationPayload> = {
-  name: DEVTEAM_AUTOMATION,
-  payloadSchema,
-  async run(run: WorkflowRun<DevteamAutomationPayload>): Promise<WorkflowResult> {
-    const { event, events, log, signal, payload } = run;
-    const machine = eventMachine.provide({
-      actors: {
-        select: fromPromise<Plan, EventMachineInput>(async () => ({
-          pipeline: [...PIPELINE],
-          taskId: payload.taskId ?? null,
-        })),
-        prep: fromPromise<TaskContext, { input: EventMachineInput; plan: Plan }>(async ({ input }) => {
-          const taskContext: TaskContext = {
-            machine: { id: EVENT_MACHINE_ID, version: EVENT_MACHINE_VERSION },
-            eventId: input.input.eventId,
-            projectId: input.input.projectId,
-            correlationId: input.input.correlationId,
-            plan: input.plan,
-            phase: 'prep',
-            preparedAt: new Date().toISOString(),
-          };
-          if (!(await events.saveTaskContext(event, taskContext as unknown as Record<string, unknown>))) {
-            throw new Error('the claim on the event was lost before task_context could be saved');
-          }
-          return taskContext;
-        }),
-      },
-    });
-    const actor = createActor(machine, {
-      input: { eventId: event.id, projectId: event.projectId, correlationId: event.correlationId, payload },
-    });
-    actor.subscribe((snapshot) => log.debug({ state: snapshot.value }, 'event machine transition'));
-    // Abort (shutdown, lost claim) stops the actor and its running step.
-    let onAbort: () => void = () => {};
-    const aborted = new Promise<never>((_, reject) => {
-      onAbort = () => {
-        actor.stop();
-        reject(new Error('aborted'));
-      };
-    });
-    aborted.catch(() => {});
-    if (signal.aborted) onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    try {
-      actor.start();
-      const output = await Promise.race([toPromise(actor), aborted]);
-      return output.error ? { status: 'failed', reason: output.error } : { status: 'processed' };
-    } finally {
-      signal.removeEventListener('abort', onAbort);
-    }
-  },
-};
+const LIVE = new Set(['running', 'stopping']);
+
+export interface DevteamAutomationDeps {
+  executions: ExecutionsStore;
+  host: Pick<ProjectHost, 'take'>;
+}
+
+export function devteamAutomation(deps: DevteamAutomationDeps): Workflow<DevteamAutomationPayload> {
+  return {
+    name: DEVTEAM_AUTOMATION,
+    payloadSchema,
+    async run(run: WorkflowRun<DevteamAutomationPayload>): Promise<WorkflowResult> {
+      const { event, events, log, payload } = run;
+      const projectId = payload.projectId ?? event.projectId;
+      // The event's own tenant, never one named in the payload.
+      const execution = payload.executionId
+        ? await deps.executions.get(payload.executionId).then((e) => (e && e.tenant === event.tenant ? e : null))
+        : await deps.executions.latest(event.tenant, projectId);
+      if (!execution) {
+        const what = payload.executionId ? `execution ${payload.executionId}` : `project ${projectId}`;
+        return { status: 'failed', reason: `${what} is not initialized: POST /api/devteam/automation/initialize first, or send the initialize body as this event's payload` };
+      }
+      const status = execution.projection.status;
+      if (!LIVE.has(status)) {
+        await events.saveTaskContext(event, { executionId: execution.id });
+        return { status: 'failed', reason: `execution ${execution.id} of project ${execution.projectId} is ${status}: there is nothing to continue (initialize the project again)` };
+      }
+      const taken = deps.host.take(execution.id, execution.tenant, execution.projectId);
+      run.started();
+      log.info({ executionId: execution.id, taken }, taken === 'full' ? 'this worker is full: the reconcile poll of a worker with room takes the project' : 'project handed to its actor');
+      if (!(await events.saveTaskContext(event, { executionId: execution.id }))) {
+        throw new Error('the claim on the event was lost before task_context could be saved');
+      }
+      return { status: 'processed' };
+    },
+  };
+}

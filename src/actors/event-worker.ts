@@ -4,7 +4,7 @@ import type { Metrics } from '../infra/metrics/index.js';
 import type { Logger } from '../infra/log.js';
 import type { EventsStore } from '../infra/db/index.js';
 import type { Consumer, QueueJob } from '../infra/queue/index.js';
-import type { EventJob, EventQueue } from './event-job.js';
+import type { EventJob, EventQueue } from '../app/event-job.js';
 import type { WorkflowRegistry } from './workflow-registry.js';
 
 export interface EventWorkerDeps {
@@ -34,8 +34,14 @@ export async function handleEventJob(deps: EventWorkerDeps, job: QueueJob<EventJ
     return;
   }
   log.info({ attempt: event.claim, queueLatencyMs: event.queueLatencyMs }, 'event started');
-  if (event.queueLatencyMs !== null) deps.metrics?.queueLatency.observe(event.queueLatencyMs / 1000);
   const started = performance.now();
+  let observed = false;
+  // Enqueue → the work's own start (e.g. the project's actor), not merely → the claim.
+  const markStarted = () => {
+    if (observed || event.queueLatencyMs === null) return;
+    observed = true;
+    deps.metrics?.queueLatency.observe((event.queueLatencyMs + (performance.now() - started)) / 1000);
+  };
 
   const workflow = registry.resolve(event.type);
   if (!workflow) {
@@ -55,7 +61,8 @@ export async function handleEventJob(deps: EventWorkerDeps, job: QueueJob<EventJ
   }
 
   try {
-    const result = await workflow.run({ event, payload: payload.data, log, signal, events });
+    const result = await workflow.run({ event, payload: payload.data, log, signal, events, started: markStarted });
+    markStarted();
     const durationMs = Math.round(performance.now() - started);
     if (result.status === 'processed') {
       const recorded = await events.markProcessed(event);

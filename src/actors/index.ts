@@ -1,6 +1,6 @@
-export { EVENTS_QUEUE, type EventJob, type EventQueue } from './event-job.js';
+export { DEVTEAM_AUTOMATION, EVENTS_QUEUE, type EventJob, type EventQueue } from '../app/event-job.js';
 export { WorkflowRegistry, type Workflow, type WorkflowResult, type WorkflowRun } from './workflow-registry.js';
-export { devteamAutomation, DEVTEAM_AUTOMATION, PIPELINE } from './devteam-automation.js';
+export { devteamAutomation, PIPELINE } from './devteam-automation.js';
 export { startEventWorker, handleEventJob, type EventWorkerDeps } from './event-worker.js';
 export { OutboxDispatcher, type OutboxDeps } from './outbox-dispatcher.js';
 export { defaultRegistry } from './workflows.js';

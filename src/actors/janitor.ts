@@ -5,7 +5,7 @@ import type { RepoCache } from '../infra/repo/index.js';
 import type { Sandbox } from '../infra/sandbox/index.js';
 
 export interface JanitorOptions {
-  sandbox: Sandbox | null;
+  sandbox: Sandbox;
   repos: RepoCache;
   sandboxIdleMs: number;
   repoUnusedMs: number;
@@ -47,7 +47,7 @@ export class Janitor {
 
   private async pass(): Promise<SweepResult> {
     const { sandbox, repos, log } = this.options;
-    const sandboxes = sandbox ? await sandbox.reapIdle(this.options.sandboxIdleMs) : [];
+    const sandboxes = await sandbox.reapIdle(this.options.sandboxIdleMs);
     const removed = await repos.cleanupUnused(this.options.repoUnusedMs);
     if (sandboxes.length || removed.length) log.info({ sandboxes, repos: removed }, 'removed idle sandboxes and unused repository caches');
     return { sandboxes, repos: removed };

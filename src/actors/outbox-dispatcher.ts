@@ -5,7 +5,7 @@
 import type { Logger } from '../infra/log.js';
 import type { EventsStore } from '../infra/db/index.js';
 import type { Lease, LeaseGrant } from '../infra/lease/index.js';
-import type { EventQueue } from './event-job.js';
+import type { EventQueue } from '../app/event-job.js';
 
 export interface OutboxDeps {
   events: EventsStore;

@@ -120,6 +120,19 @@ export class ProjectHost {
     }
   }
 
+  /**
+   * The job path (a DEVTEAM_AUTOMATION event): drive this execution now. `full` leaves it to the
+   * reconcile poll of whichever worker has room; whether this worker gets its lease shows in the run.
+   */
+  take(executionId: string, tenant: string, projectId: string): 'driving' | 'started' | 'full' | 'closed' {
+    if (this.closed) return 'closed';
+    if (this.runs.has(executionId)) return 'driving';
+    if (this.runs.size >= this.options.maxProjects) return 'full';
+    this.cooldown.delete(executionId);
+    this.drive(executionId, tenant, projectId);
+    return 'started';
+  }
+
   private drive(executionId: string, tenant: string, projectId: string): void {
     const { executions, lease, log, leaseTtlMs, steps, inspect, frames, metrics } = this.options;
     const recorded = new RecordedLease(lease, executions, { tenant, projectId }, log.child({ executionId, projectId }));

@@ -8,7 +8,7 @@ import { ExecutionStoreError } from '../infra/db/index.js';
 import type { Lease, LeaseGrant } from '../infra/lease/index.js';
 import type { Logger } from '../infra/log.js';
 import { lifecycleOf, projectionOf, projectMachine, restoreOptions, stampedStep } from '../machines/index.js';
-import type { ProjectSteps } from './project-steps.js';
+import type { ProjectSteps } from '../steps/index.js';
 import { ProjectStream } from './project-stream.js';
 import { executionUpdate } from '../client/index.js';
 import type { FrameLog } from '../infra/frames/index.js';

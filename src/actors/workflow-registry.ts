@@ -10,6 +10,11 @@ export interface WorkflowRun<P> {
   log: Logger;
   signal: AbortSignal;
   events: EventsStore;
+  /**
+   * The work the event asked for has begun (for DEVTEAM_AUTOMATION: the project's actor is started):
+   * the queue latency (enqueue → here) is measured at this moment, or at the end if never called.
+   */
+  started(): void;
 }
 
 /** Expected outcomes are results; exceptions are for the unexpected (and get retried). */

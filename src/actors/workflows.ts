@@ -1,7 +1,7 @@
 // Every workflow this build knows, registered by the event type it handles.
+import { devteamAutomation, type DevteamAutomationDeps } from './devteam-automation.js';
 import { WorkflowRegistry } from './workflow-registry.js';
-import { devteamAutomation } from './devteam-automation.js';
 
-export function defaultRegistry(): WorkflowRegistry {
-  return new WorkflowRegistry().register(devteamAutomation);
+export function defaultRegistry(deps: DevteamAutomationDeps): WorkflowRegistry {
+  return new WorkflowRegistry().register(devteamAutomation(deps));
 }

@@ -9,7 +9,7 @@ import { authenticate } from './auth.js';
 import { ApiError, validationError } from './errors.js';
 import { Exchange, type InFlight } from './exchange.js';
 import { replyError } from './reply-error.js';
-import { storeCall } from './store-call.js';
+import { storeCall } from '../app/store-call.js';
 
 export const EXECUTIONS_PATH = '/api/devteam/automation/executions';
 

@@ -10,7 +10,7 @@ import { ApiError } from './errors.js';
 import { Exchange, type InFlight } from './exchange.js';
 import { replyError } from './reply-error.js';
 import { projectIdFromPath } from './project-id.js';
-import { storeCall } from './store-call.js';
+import { storeCall } from '../app/store-call.js';
 
 export interface AutomationRoutesDeps {
   executions: ExecutionsStore;

@@ -12,7 +12,7 @@ import { Exchange, type InFlight } from './exchange.js';
 import { projectIdFromPath } from './project-id.js';
 import { replyError } from './reply-error.js';
 import { correlationIdSchema } from './schemas.js';
-import { storeCall } from './store-call.js';
+import { storeCall } from '../app/store-call.js';
 import { afterCommit } from './after-commit.js';
 import type { StatusCache } from './status-cache.js';
 import type { FrameLog } from '../infra/frames/index.js';

@@ -10,7 +10,7 @@ import type { Logger } from '../infra/log.js';
 import type { Metrics } from '../infra/metrics/index.js';
 import { authenticate } from './auth.js';
 import { projectIdSchema } from './schemas.js';
-import { STORE_TIMEOUT_MS } from './store-call.js';
+import { STORE_TIMEOUT_MS } from '../app/store-call.js';
 import { withTimeout } from '../infra/deadline.js';
 
 export const STREAM_PATH = '/ws/devteam';

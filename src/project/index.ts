@@ -47,3 +47,18 @@ export {
   type InitializeBody,
   type InitializePolicy,
 } from './project-config.js';
+export {
+  CriterionSchema,
+  PhaseIdSchema,
+  PhaseSchema,
+  StepIdSchema,
+  StepSchema,
+  TaskIdSchema,
+  TaskListSchema,
+  TaskSchema,
+  type Criterion,
+  type Phase,
+  type Step,
+  type Task,
+  type TaskList,
+} from './task-model.js';

@@ -1,6 +1,6 @@
 // The prompt handed to a coding agent for one task attempt, filled into the templates in
 // ai_docs/prompts: a pure function of its input, so the same input gives a byte-identical prompt.
-import type { Task } from '../infra/tasks/index.js';
+import type { Task } from './task-model.js';
 
 /** The templates' place in this package, relative to its root. */
 export const PROMPT_TEMPLATES_PATH = 'ai_docs/prompts';

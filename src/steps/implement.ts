@@ -4,7 +4,6 @@
 import { join } from 'node:path';
 import { buildInvocation, realDirectory, runAgent, writeNewFile } from '../infra/agent/index.js';
 import { changedBetween, diffOf, resolveRef, restoreTree, saveWorkTree, snapshotTree } from '../infra/repo/index.js';
-import { WORKSPACE } from '../infra/sandbox/index.js';
 import type { ImplementOutput, StepInput } from '../machines/index.js';
 import { readTenantSecret } from '../project/index.js';
 import { renderPrompt, trimFeedback } from '../project/index.js';
@@ -44,12 +43,12 @@ export async function implementStep(env: StepEnv, input: StepInput, { signal, lo
 
   const agent = config.agent;
   const invocation = buildInvocation(agent.preset, {
-    promptFile: `${WORKSPACE}/${promptRel}`,
+    promptFile: `${box.workspacePath}/${promptRel}`,
     prompt,
     model: agent.model,
     args: agent.args,
     command: agent.command,
-    home: `${WORKSPACE}/${RUNNER_DIR}/home`,
+    home: `${box.workspacePath}/${RUNNER_DIR}/home`,
     env: agentEnv(deps.env, env.project.tenant, agent.keyEnv),
   });
 

@@ -26,7 +26,7 @@ export function productionSteps(deps: ProjectStepsDeps, project: ProjectRef): Pr
     merge: (input, ctx) => mergeStep(env, input, ctx),
     push: (input, ctx) => pushStep(env, input, ctx),
     async cleanup(_input, { signal }) {
-      await deps.sandbox?.remove(project.tenant, project.projectId);
+      await deps.sandbox.remove(project.tenant, project.projectId);
       const repoDir = await env.local(signal).catch(() => null);
       if (repoDir) await deleteWorkBranches(repoDir, WORK_BRANCH_PREFIX, env.base, signal);
     },

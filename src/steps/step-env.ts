@@ -9,7 +9,7 @@ import { loadTaskList, type Task, type TaskList } from '../infra/tasks/index.js'
 
 export interface ProjectStepsDeps {
   repos: RepoCache;
-  sandbox: Sandbox | null;
+  sandbox: Sandbox;
   artifacts: ArtifactsStore;
   templates: () => Promise<PromptTemplates>;
   /** Where credentials named by the project (tokenEnv, model keys) are read: the worker's environment. */
@@ -83,7 +83,6 @@ export class StepEnv {
   }
 
   async sandbox(repoDir: string): Promise<ProjectSandbox> {
-    if (!this.deps.sandbox) throw new Error('DEVTEAM_SANDBOX=none has no command runner yet: use the local or docker sandbox');
     const { sandbox } = await this.deps.sandbox.ensure({
       tenant: this.project.tenant,
       projectId: this.project.projectId,

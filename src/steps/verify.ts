@@ -1,7 +1,6 @@
 // VERIFY: the project's build commands in its sandbox, in order, stopping at the first failure,
 // whose output (its end) is what the next attempt's prompt gets.
 import type { StepInput, VerifyOutput } from '../machines/index.js';
-import { WORKSPACE } from '../infra/sandbox/index.js';
 import { trimFeedback } from '../project/index.js';
 import type { StepEnv } from './step-env.js';
 import type { StepContext } from './step-context.js';
@@ -25,7 +24,7 @@ export async function verifyStep(env: StepEnv, input: StepInput, { signal, log, 
       timeoutMs: timeoutSec * 1000,
       signal,
       // A package cache that survives between commands and attempts (inside .git: never committed).
-      env: { CI: 'true', npm_config_cache: `${WORKSPACE}/.git/devteam/npm-cache` },
+      env: { CI: 'true', npm_config_cache: `${box.workspacePath}/.git/devteam/npm-cache` },
       onLine: (stream, line) => {
         output?.(stream, line);
         lines.push(line);

@@ -53,28 +53,22 @@ describe('devteam serve (embedded)', () => {
     await dir?.remove();
   });
 
-  it('takes an event over HTTP and the worker processes it into a task_context', async () => {
+  it('takes an event over HTTP and the worker handles it: DEVTEAM_AUTOMATION for a project nobody initialized fails with the reason', async () => {
     const port = service.port!;
-    const res = await postEvent(port, { type: 'DEVTEAM_AUTOMATION', projectId: 'acme-web', payload: { taskId: '2.1' } }, { 'x-correlation-id': 'corr-e2e-1' });
+    const res = await postEvent(port, { type: 'DEVTEAM_AUTOMATION', projectId: 'acme-web', payload: {} }, { 'x-correlation-id': 'corr-e2e-1' });
     expect(res.status).toBe(202);
     const accepted = (await res.json()) as Accepted;
     expect(accepted).toMatchObject({ eventId: expect.any(String), taskId: accepted.eventId, correlationId: 'corr-e2e-1' });
     expect(res.headers.get('x-correlation-id')).toBe('corr-e2e-1');
 
     const row = await waitProcessed(port, accepted.eventId);
-    expect(row.status).toBe('processed');
-    expect(row.taskContext).toMatchObject({
-      machine: { id: 'devteam-event', version: 1 },
-      eventId: accepted.eventId,
-      projectId: 'acme-web',
-      correlationId: 'corr-e2e-1',
-      plan: { pipeline: ['select', 'prep', 'implement', 'verify', 'merge', 'push'], taskId: '2.1' },
-    });
+    expect(row.status).toBe('failed');
+    expect(row.error).toMatch(/^project acme-web is not initialized/);
     expect(row.queueLatencyMs).toBeGreaterThanOrEqual(0);
     expect(row.dispatchedAt).toBeTruthy();
     expect(row.attempts).toBe(1);
-    await service.proc.waitForLine((l) => l.eventId === accepted.eventId && l.msg === 'event processed');
-    expectStructuredEventLines([service.proc], accepted, 'acme-web', ['event accepted', 'event started', 'event processed']);
+    await service.proc.waitForLine((l) => l.eventId === accepted.eventId && l.msg === 'event failed');
+    expectStructuredEventLines([service.proc], accepted, 'acme-web', ['event accepted', 'event started', 'event failed']);
   });
 
   it('records an unknown event type as failed with the reason', async () => {
@@ -105,7 +99,7 @@ describe('devteam serve (embedded)', () => {
 
     service = await startService(['serve'], { DEVTEAM_DATA_DIR: dir.path });
     const again = await fetch(`http://127.0.0.1:${service.port}/events/${eventId}`);
-    expect(((await again.json()) as { status: string }).status).toBe('processed');
+    expect(((await again.json()) as { status: string }).status).toBe('failed');
   });
 });
 
@@ -138,11 +132,12 @@ describe('devteam api + worker (distributed, Postgres + Redis)', () => {
         return (await res.json()) as Accepted;
       }),
     );
-    for (const a of accepted) expect((await waitProcessed(api.port!, a.eventId)).status).toBe('processed');
+    // Handled by the worker process: none of these projects was initialized, so each fails with the reason.
+    for (const a of accepted) expect(await waitProcessed(api.port!, a.eventId)).toMatchObject({ status: 'failed', error: expect.stringMatching(/is not initialized/) });
     expect(worker.port).toBeNull();
     const first = accepted[0]!;
-    await worker.proc.waitForLine((l) => l.eventId === first.eventId && l.msg === 'event processed');
-    expectStructuredEventLines([api.proc, worker.proc], first, 'p-0', ['event accepted', 'event started', 'event processed']);
+    await worker.proc.waitForLine((l) => l.eventId === first.eventId && l.msg === 'event failed');
+    expectStructuredEventLines([api.proc, worker.proc], first, 'p-0', ['event accepted', 'event started', 'event failed']);
     expect(worker.proc.lines.find((l) => l.msg === 'worker consuming')).toMatchObject({ concurrency: 6 });
   });
 
@@ -154,7 +149,7 @@ describe('devteam api + worker (distributed, Postgres + Redis)', () => {
               VALUES (${eventId}, 'DEVTEAM_AUTOMATION', 'orphan', 'corr-orphan', '{}'::jsonb, now() - interval '1 minute')`;
     await sql.end();
     const row = await waitProcessed(api.port!, eventId);
-    expect(row.status).toBe('processed');
+    expect(row).toMatchObject({ status: 'failed', error: expect.stringMatching(/^project orphan is not initialized/) });
     await api.proc.waitForLine((l) => l.msg === 'outbox re-enqueued events');
   });
 

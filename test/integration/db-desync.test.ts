@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { storeError } from '../../src/http/store-call.js';
+import { storeError } from '../../src/app/store-call.js';
 import { EventsStore, migrate, openDatabase, type Database } from '../../src/infra/db/index.js';
 import { createLogger } from '../../src/infra/log.js';
 import { startRuntime, type Runtime } from '../../src/runtime.js';

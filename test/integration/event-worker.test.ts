@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { handleEventJob, WorkflowRegistry, defaultRegistry, type EventJob, type EventWorkerDeps, type Workflow } from '../../src/actors/index.js';
-import { EventsStore, migrate, openDatabase, type Database } from '../../src/infra/db/index.js';
+import { EventsStore, ExecutionsStore, migrate, openDatabase, type Database } from '../../src/infra/db/index.js';
 import { createLogger } from '../../src/infra/log.js';
 import { MemoryQueue, type QueueJob } from '../../src/infra/queue/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/services.js';
@@ -33,6 +33,11 @@ describe('event worker', () => {
     const eventId = crypto.randomUUID();
     await events.insert({ id: eventId, tenant: 'local', type, projectId: 'p1', correlationId: `c-${eventId}`, payload });
     return { id: eventId, attempt: 1, enqueuedAt: Date.now(), data: { eventId, type, projectId: 'p1', correlationId: `c-${eventId}` } };
+  }
+
+  /** The registry the worker runs, on this database; no project is ever driven here. */
+  function registry(): WorkflowRegistry {
+    return defaultRegistry({ executions: new ExecutionsStore(db.sql, {}), host: { take: () => 'full' } });
   }
 
   function deps(registry: WorkflowRegistry, staleAfterMs = 60_000): EventWorkerDeps {
@@ -68,24 +73,24 @@ describe('event worker', () => {
     expect(workflow.runs).toBe(1);
   });
 
-  it('runs DEVTEAM_AUTOMATION through SELECT and PREP and stores the task_context', async () => {
-    const job = await newEvent('DEVTEAM_AUTOMATION', { taskId: '3.2' });
-    await handleEventJob(deps(defaultRegistry()), job, new AbortController().signal);
+  it('fails a DEVTEAM_AUTOMATION event for a project that was never initialized, saying what to do', async () => {
+    // The hand-off of a live execution to its actor is tested end to end in automation-path.test.ts.
+    const job = await newEvent('DEVTEAM_AUTOMATION', {});
+    await handleEventJob(deps(registry()), job, new AbortController().signal);
     const row = await events.get(job.data.eventId);
-    expect(row?.status).toBe('processed');
-    expect(row?.taskContext).toMatchObject({ phase: 'prep', plan: { taskId: '3.2' }, machine: { id: 'devteam-event' } });
+    expect(row?.status).toBe('failed');
+    expect(row?.error).toMatch(/^project p1 is not initialized: POST \/api\/devteam\/automation\/initialize first/);
     expect(row?.queueLatencyMs).toBeGreaterThanOrEqual(0);
-    expect(row?.startedAt!.getTime()).toBeLessThanOrEqual(row!.processedAt!.getTime());
   });
 
   it('fails an unknown type and an invalid payload with a clear reason', async () => {
     const unknown = await newEvent('NOT_REGISTERED');
-    await handleEventJob(deps(defaultRegistry()), unknown, new AbortController().signal);
+    await handleEventJob(deps(registry()), unknown, new AbortController().signal);
     expect(await events.get(unknown.data.eventId)).toMatchObject({ status: 'failed', error: expect.stringContaining('unknown event type "NOT_REGISTERED"') });
 
-    const invalid = await newEvent('DEVTEAM_AUTOMATION', { taskId: 'not-an-id' });
-    await handleEventJob(deps(defaultRegistry()), invalid, new AbortController().signal);
-    expect(await events.get(invalid.data.eventId)).toMatchObject({ status: 'failed', error: expect.stringMatching(/^invalid payload for DEVTEAM_AUTOMATION: taskId:/) });
+    const invalid = await newEvent('DEVTEAM_AUTOMATION', { executionId: 'not-an-id' });
+    await handleEventJob(deps(registry()), invalid, new AbortController().signal);
+    expect(await events.get(invalid.data.eventId)).toMatchObject({ status: 'failed', error: expect.stringMatching(/^invalid payload for DEVTEAM_AUTOMATION: executionId:/) });
   });
 
   it('hands the event back when the attempt throws, so the retry can claim it', async () => {

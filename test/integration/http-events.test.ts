@@ -110,7 +110,8 @@ describe('POST /events input handling', () => {
     const { body } = await post(port, JSON.stringify({ type: 'DEVTEAM_AUTOMATION', projectId: 'readback', payload: {} }));
     const row = await eventually(async () => {
       const r = (await (await fetch(`http://127.0.0.1:${port}/events/${body.eventId}`)).json()) as any;
-      return r.status === 'processed' ? r : undefined;
+      // Handled: the project was never initialized, so the worker records why (see the automation path tests).
+      return r.status === 'failed' ? r : undefined;
     });
     expect(row).toMatchObject({ id: body.eventId, projectId: 'readback', type: 'DEVTEAM_AUTOMATION' });
     const malformed = await fetch(`http://127.0.0.1:${port}/events/nope`);

@@ -173,6 +173,7 @@ describe('runAgent', () => {
       name: 'fake',
       tenant: 't',
       projectId: 'p',
+      workspacePath: '/workspace',
       health: () => Promise.reject(new Error('not used')),
       exec: async (argv, options) => {
         seen.argv = argv;

@@ -2,7 +2,7 @@
 // anything else 500; an ApiError raised inside the call passes through; 1 s deadline.
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../../src/http/errors.js';
-import { classifyStoreFailure, storeCall, storeError, STORE_TIMEOUT_MS } from '../../src/http/store-call.js';
+import { classifyStoreFailure, storeCall, storeError, STORE_TIMEOUT_MS } from '../../src/app/store-call.js';
 import { TimeoutError } from '../../src/infra/deadline.js';
 import { JsonValueError } from '../../src/infra/db/json-text.js';
 

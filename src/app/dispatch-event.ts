@@ -1,6 +1,6 @@
 // After an event row is committed: enqueue its job within a short deadline. A queue that is down
 // does not fail the request — the row is the truth and the outbox dispatches it later.
-import type { EventJob, EventQueue } from '../actors/index.js';
+import type { EventJob, EventQueue } from './event-job.js';
 import { withTimeout } from '../infra/deadline.js';
 import type { Logger } from '../infra/log.js';
 
