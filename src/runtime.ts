@@ -122,6 +122,8 @@ export async function startRuntime(config: Config, roles: Roles, log: Logger, op
         leaseTtlMs: config.leaseTtlMs,
         reconcileMs: config.reconcileMs,
         maxProjects: config.maxProjects,
+        // Embedded: the only worker, in-process lease: it ignores lease records a crash left behind.
+        soleWorker: !distributed,
         inspect: options.inspect,
         frames,
         metrics,

@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import type { ArtifactsStore } from '../infra/db/index.js';
 import { readTenantSecret, type InitializeBody, type PromptTemplates } from '../project/index.js';
-import { createWorkBranch, currentBranch, projectPaths, type RepoCache } from '../infra/repo/index.js';
+import { createWorkBranch, currentBranch, projectPaths, removeStaleLocks, type RepoCache } from '../infra/repo/index.js';
 import type { ProjectSandbox, Sandbox } from '../infra/sandbox/index.js';
 import { loadTaskList, type Task, type TaskList } from '../infra/tasks/index.js';
 
@@ -67,7 +67,10 @@ export class StepEnv {
   /** The checkout as it is, without a network round trip; cloned only when this host has none. */
   async local(signal: AbortSignal): Promise<string> {
     const { repoDir, gitDir } = projectPaths(this.deps.repos.root, this.project.tenant, this.project.projectId);
-    return existsSync(gitDir) && existsSync(repoDir) ? repoDir : this.fetched(signal);
+    if (!existsSync(gitDir) || !existsSync(repoDir)) return this.fetched(signal);
+    // A git killed with an earlier owner (or step) of this project left its locks behind.
+    await removeStaleLocks(gitDir);
+    return repoDir;
   }
 
   /**

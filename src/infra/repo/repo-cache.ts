@@ -8,6 +8,7 @@ import { fileRemotePathProblem, parseRepositoryUrl, type FileRemotePolicy } from
 import { assertRemoteUrl, credentialSecrets, gitProcessEnv, type GitCredentials } from './git-credentials.js';
 import { classifyGitFailure, firstUsefulLine, redactText, redactUrl, RepoError, type GitFailure, type RepoErrorCode } from './git-errors.js';
 import { runGit, VALID_BRANCH, type GitRun } from './git-run.js';
+import { removeStaleLocks } from './work-tree.js';
 import { gitDirOf, isValidProjectId, isValidTenant, projectPaths, type ProjectPaths } from './project-paths.js';
 
 export interface RepoCacheOptions {
@@ -172,6 +173,8 @@ export class RepoCache {
     const state = await inspect(paths, req.url, env);
     let action: EnsureResult['action'];
     if (state === 'valid') {
+      // A fetch killed with an earlier owner of this project left its locks behind.
+      await removeStaleLocks(paths.gitDir);
       await this.withRetries('fetch', remote, secrets, log, req.signal, () =>
         runGit(['fetch', '--prune', '--quiet', 'origin'], { env, gitDir: paths.gitDir, timeoutMs: this.timeoutMs, signal: req.signal }),
       );
