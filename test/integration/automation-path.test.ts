@@ -1,14 +1,11 @@
 // One automation path: the DEVTEAM_AUTOMATION job of the event is what starts a project's actor
 // on a worker — for initialize, and for POST /events naming an initialized project or carrying a
 // whole initialize body. The reconcile poll is set to a minute here, so it cannot be what drives.
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/infra/log.js';
-import { startRuntime, type Runtime } from '../../src/runtime.js';
 import { createAgentRemote } from '../support/agent-remote.js';
+import { startEmbeddedRuntime, type EmbeddedRuntime } from '../support/embedded-runtime.js';
 import { git } from '../support/git-remote.js';
-import { eventually, tempDir } from '../support/services.js';
+import { eventually } from '../support/services.js';
 
 interface EventReply {
   status: string;
@@ -17,28 +14,18 @@ interface EventReply {
 }
 
 describe('one automation path', () => {
-  let dir: Awaited<ReturnType<typeof tempDir>>;
-  let runtime: Runtime;
+  let service: EmbeddedRuntime;
 
   beforeAll(async () => {
-    dir = await tempDir('devteam-path');
-    runtime = await startRuntime(
-      loadConfig({ PORT: '0', DEVTEAM_DATA_DIR: join(dir.path, 'data'), DEVTEAM_RECONCILE_MS: '60000', DEVTEAM_FILE_REMOTE_ROOTS: dir.path, LOG_LEVEL: 'silent' }),
-      { api: true, worker: true },
-      createLogger({ level: 'silent' }),
-    );
+    service = await startEmbeddedRuntime('devteam-path', { DEVTEAM_RECONCILE_MS: '60000' });
   }, 60_000);
 
   afterAll(async () => {
-    await runtime?.stop();
-    await dir?.remove();
+    await service?.stop();
   }, 60_000);
 
-  const url = (path: string) => `http://127.0.0.1:${runtime.port}${path}`;
-  const post = async (path: string, body: unknown) => {
-    const res = await fetch(url(path), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    return { status: res.status, body: (await res.json()) as Record<string, any> };
-  };
+  const url = (path: string) => service.url(path);
+  const post = (path: string, body: unknown) => service.post(path, body);
   const project = (projectId: string, bare: string) => ({
     projectId,
     repository: { url: `file://${bare}` },
@@ -57,7 +44,7 @@ describe('one automation path', () => {
     }, 60_000, `${projectId} to complete`);
 
   it("initialize's job drives the project, and its event shows the execution's live state", async () => {
-    const remote = await createAgentRemote(dir.path, 'via-init', [{ id: '1.1', title: 'one' }]);
+    const remote = await createAgentRemote(service.dir, 'via-init', [{ id: '1.1', title: 'one' }]);
     const reply = await post('/api/devteam/automation/initialize', project('via-init', remote.bare));
     expect(reply.status).toBe(202);
     await completed('via-init');
@@ -68,7 +55,7 @@ describe('one automation path', () => {
   }, 90_000);
 
   it('POST /events with an initialize body as payload runs the real pipeline', async () => {
-    const remote = await createAgentRemote(dir.path, 'via-event', [{ id: '1.1', title: 'one' }]);
+    const remote = await createAgentRemote(service.dir, 'via-event', [{ id: '1.1', title: 'one' }]);
     const { projectId, ...payload } = project('via-event', remote.bare);
     const reply = await post('/events', { type: 'DEVTEAM_AUTOMATION', projectId, payload });
     expect(reply.status).toBe(202);

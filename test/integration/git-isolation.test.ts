@@ -7,12 +7,10 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/infra/log.js';
-import { startRuntime, type Runtime } from '../../src/runtime.js';
 import { createAgentRemote } from '../support/agent-remote.js';
+import { startEmbeddedRuntime, type EmbeddedRuntime } from '../support/embedded-runtime.js';
 import { createRemote, git } from '../support/git-remote.js';
-import { eventually, tempDir } from '../support/services.js';
+import { eventually } from '../support/services.js';
 
 const HOOKS = [
   'applypatch-msg', 'pre-applypatch', 'post-applypatch', 'pre-commit', 'pre-merge-commit', 'prepare-commit-msg', 'commit-msg',
@@ -57,27 +55,15 @@ function attackScript(hostCheckout: string, marks: string, decoy: string): strin
 }
 
 describe('git isolation', () => {
-  let dir: Awaited<ReturnType<typeof tempDir>>;
-  let runtime: Runtime;
+  let service: EmbeddedRuntime;
+  const dir = { get path() { return service.dir; } };
 
   beforeAll(async () => {
-    dir = await tempDir('devteam-gitiso');
-    runtime = await startRuntime(
-      loadConfig({
-        PORT: '0',
-        DEVTEAM_DATA_DIR: join(dir.path, 'data'),
-        DEVTEAM_RECONCILE_MS: '200',
-        DEVTEAM_FILE_REMOTE_ROOTS: dir.path,
-        LOG_LEVEL: 'silent',
-      }),
-      { api: true, worker: true },
-      createLogger({ level: 'silent' }),
-    );
+    service = await startEmbeddedRuntime('devteam-gitiso');
   }, 60_000);
 
   afterAll(async () => {
-    await runtime?.stop();
-    await dir?.remove();
+    await service?.stop();
   }, 60_000);
 
   it('an agent that plants every hook and program-running config key runs nothing outside its sandbox', async () => {
@@ -101,14 +87,10 @@ describe('git isolation', () => {
       verify: { commands: [['sh', '-c', 'test -f work.txt']], timeoutSec: 60 },
       limits: { cpus: 1, memoryMb: 512 },
     };
-    const res = await fetch(`http://127.0.0.1:${runtime.port}/api/devteam/automation/initialize`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    expect(res.status, await res.clone().text()).toBe(202);
+    const res = await service.initialize(body);
+    expect(res.status, res.text).toBe(202);
     const final = await eventually(async () => {
-      const s = (await (await fetch(`http://127.0.0.1:${runtime.port}/api/devteam/automation/status/planted`)).json()) as { status: string; lastError: string | null };
+      const s = (await (await fetch(service.url('/api/devteam/automation/status/planted'))).json()) as { status: string; lastError: string | null };
       // A planted program that ran is the verdict already (it may also have wedged the run).
       if ((await readdir(marks)).length > 0) return s;
       return ['completed', 'failed', 'stopped'].includes(s.status) ? s : undefined;
@@ -144,21 +126,14 @@ describe('git isolation', () => {
       `ln -s ${victim}/planted-config .git/devteam-old/home/.gitconfig 2>/dev/null || true`,
       'echo change >> work.txt',
     ].join('\n');
-    const res = await fetch(`http://127.0.0.1:${runtime.port}/api/devteam/automation/initialize`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        projectId: 'symlinked',
-        repository: { url: `file://${remote.bare}` },
-        agent: { preset: 'command', command: ['sh', '-c', script], timeoutSec: 60 },
-        verify: { commands: [['git', '--version']], timeoutSec: 60 },
-      }),
+    const res = await service.initialize({
+      projectId: 'symlinked',
+      repository: { url: `file://${remote.bare}` },
+      agent: { preset: 'command', command: ['sh', '-c', script], timeoutSec: 60 },
+      verify: { commands: [['git', '--version']], timeoutSec: 60 },
     });
-    expect(res.status, await res.clone().text()).toBe(202);
-    const final = await eventually(async () => {
-      const s = (await (await fetch(`http://127.0.0.1:${runtime.port}/api/devteam/automation/status/symlinked`)).json()) as { status: string };
-      return ['completed', 'failed', 'stopped'].includes(s.status) ? s : undefined;
-    }, 60_000, 'the symlinked run to end');
+    expect(res.status, res.text).toBe(202);
+    const final = await service.settled('symlinked');
     expect(final.status).toBe('completed');
     // Task 1.2's prompt went to the runner's folder, not through the link into the host folder.
     expect(await readdir(victim)).toEqual(['home']);

@@ -24,7 +24,7 @@ import {
 } from './cgroup-v1.js';
 import { agentInstalls, canonical, checkBinds, checkWorkspace, parseBinds, type ReadOnlyBind } from './host-binds.js';
 import { isSystemPath, readHostSystem } from './host-system.js';
-import { DEFAULT_MAX_OUTPUT_BYTES, OutputCollector } from './output-collector.js';
+import { commandOutput } from './output-collector.js';
 import {
   SANDBOX_PATH,
   searchPath,
@@ -305,18 +305,7 @@ export class BwrapSandbox implements Sandbox {
   }
 
   private async exec(project: Project, argv: readonly string[], options: ExecOptions): Promise<ExecResult> {
-    const started = Date.now();
-    const maxBytes = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
-    const stdout = new OutputCollector('stdout', options.onLine, maxBytes);
-    const stderr = new OutputCollector('stderr', options.onLine, maxBytes);
-    const result = (outcome: ExecResult['outcome'], exitCode: number | null): ExecResult => ({
-      exitCode,
-      outcome,
-      stdout: stdout.text,
-      stderr: stderr.text,
-      truncated: stdout.truncated || stderr.truncated,
-      durationMs: Date.now() - started,
-    });
+    const { stdout, stderr, result } = commandOutput(options);
     if (options.signal?.aborted || project.removed) return result('cancelled', null);
     if (argv.length === 0) throw new SandboxError('invalid_sandbox_spec', 'empty command');
 

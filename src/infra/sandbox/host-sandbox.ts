@@ -8,7 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import type { Logger } from 'pino';
 import { checkWorkspace } from './host-binds.js';
-import { DEFAULT_MAX_OUTPUT_BYTES, OutputCollector } from './output-collector.js';
+import { commandOutput } from './output-collector.js';
 import {
   searchPath,
   SandboxError,
@@ -122,18 +122,7 @@ export class HostSandbox implements Sandbox {
   }
 
   private async exec(project: Project, argv: readonly string[], options: ExecOptions): Promise<ExecResult> {
-    const started = Date.now();
-    const maxBytes = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
-    const stdout = new OutputCollector('stdout', options.onLine, maxBytes);
-    const stderr = new OutputCollector('stderr', options.onLine, maxBytes);
-    const result = (outcome: ExecResult['outcome'], exitCode: number | null): ExecResult => ({
-      exitCode,
-      outcome,
-      stdout: stdout.text,
-      stderr: stderr.text,
-      truncated: stdout.truncated || stderr.truncated,
-      durationMs: Date.now() - started,
-    });
+    const { stdout, stderr, result } = commandOutput(options);
     if (options.signal?.aborted || project.removed) return result('cancelled', null);
     if (argv.length === 0) throw new SandboxError('invalid_sandbox_spec', 'empty command');
     project.lastActivity = Date.now();

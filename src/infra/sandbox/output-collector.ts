@@ -1,7 +1,7 @@
 // Output of one command in a sandbox: split into lines for live streaming, and a bounded tail
 // kept for the result, so a chatty build can never grow memory without bound.
 import { StringDecoder } from 'node:string_decoder';
-import type { OutputStream } from './sandbox.js';
+import type { ExecOptions, ExecResult, OutputStream } from './sandbox.js';
 
 export const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;
 /** A single line longer than this is delivered in pieces rather than buffered whole. */
@@ -80,4 +80,28 @@ export class OutputCollector {
       this.dropped = true;
     }
   }
+}
+
+/** Both streams of one command, capped, and the ExecResult built from them: shared by the drivers. */
+export function commandOutput(options: ExecOptions): {
+  stdout: OutputCollector;
+  stderr: OutputCollector;
+  result(outcome: ExecResult['outcome'], exitCode: number | null): ExecResult;
+} {
+  const started = Date.now();
+  const maxBytes = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+  const stdout = new OutputCollector('stdout', options.onLine, maxBytes);
+  const stderr = new OutputCollector('stderr', options.onLine, maxBytes);
+  return {
+    stdout,
+    stderr,
+    result: (outcome, exitCode) => ({
+      exitCode,
+      outcome,
+      stdout: stdout.text,
+      stderr: stderr.text,
+      truncated: stdout.truncated || stderr.truncated,
+      durationMs: Date.now() - started,
+    }),
+  };
 }
