@@ -63,7 +63,7 @@ describe('buildInvocation', () => {
     const inv = buildInvocation('codex', input({ args: ['--skip-git-repo-check'], env: { OPENAI_API_KEY: 'sk-openai-3', OPENAI_BASE_URL: 'http://127.0.0.1:5000/v1' } }));
     expect(inv.argv).toEqual([
       'codex', 'exec', '-m', 'gpt-5.5', '--json', '--dangerously-bypass-approvals-and-sandbox', '--skip-git-repo-check',
-      '-c', 'check_for_update_on_startup=false', '-c', 'analytics.enabled=false',
+      '-c', 'check_for_update_on_startup=false', '-c', 'analytics.enabled=false', '--disable', 'plugins',
       '-c', 'model_providers.devteam={name="devteam",base_url="http://127.0.0.1:5000/v1",env_key="OPENAI_API_KEY",wire_api="responses"}',
       '-c', 'model_provider=devteam',
       '--skip-git-repo-check', PROMPT,

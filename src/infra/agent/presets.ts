@@ -148,6 +148,9 @@ function codex(input: AgentInput): AgentInvocation {
       'check_for_update_on_startup=false',
       '-c',
       'analytics.enabled=false',
+      // Otherwise every run tries to clone a plugins repository and resolve a public API host.
+      '--disable',
+      'plugins',
       ...provider,
       ...input.args,
       input.prompt,
