@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { initialTransition } from 'xstate';
-import { ExecutionsStore, migrate, openDatabase } from '../src/infra/db/index.js';
+import { migrate, openDatabase, PostgresExecutionsStore, type ExecutionsStore } from '../src/infra/db/index.js';
 import { projectionOf, projectMachine } from '../src/machines/index.js';
 import { REDIS_URL, start, tempDatabase, type Service } from './service.js';
 import { machine, summary } from './stats.js';
@@ -90,12 +90,12 @@ try {
   await snapshotWrites('Postgres', async () => {
     const handle = await openDatabase({ url: writesDb.url, dataDir: dir });
     await migrate(handle.sql);
-    return { store: new ExecutionsStore(handle.sql, { 'devteam-project': [1] }), close: () => handle.close() };
+    return { store: new PostgresExecutionsStore(handle.sql, { 'devteam-project': [1] }), close: () => handle.close() };
   });
   await snapshotWrites('embedded PGlite', async () => {
     const handle = await openDatabase({ dataDir: join(dir, 'writes') });
     await migrate(handle.sql);
-    return { store: new ExecutionsStore(handle.sql, { 'devteam-project': [1] }), close: () => handle.close() };
+    return { store: new PostgresExecutionsStore(handle.sql, { 'devteam-project': [1] }), close: () => handle.close() };
   });
 } finally {
   for (const s of services) await s.stop().catch(() => {});

@@ -29,7 +29,7 @@ import { ApiError, toErrorResponse } from '../src/http/errors.js';
 import { readStatus } from '../src/app/index.js';
 import { projectIdSchema, StatusCache } from '../src/http/index.js';
 import { statusReadDeps } from '../src/http/automation-routes.js';
-import { ExecutionsStore, openDatabase } from '../src/infra/db/index.js';
+import { openDatabase, PostgresExecutionsStore } from '../src/infra/db/index.js';
 import { createLogger } from '../src/infra/log.js';
 import { PROJECT_MACHINE_ID, PROJECT_MACHINE_VERSION } from '../src/machines/index.js';
 
@@ -42,7 +42,7 @@ const log = createLogger({ level: (process.env.LOG_LEVEL ?? 'info') as LevelWith
 const apiKeys = parseApiKeys(process.env.DEVTEAM_API_KEYS);
 // Same pool as `devteam api` (openDatabase's default max of 10 connections).
 const db = await openDatabase({ url: databaseUrl, dataDir: '.', log });
-const executions = new ExecutionsStore(db.sql, { [PROJECT_MACHINE_ID]: [PROJECT_MACHINE_VERSION] });
+const executions = new PostgresExecutionsStore(db.sql, { [PROJECT_MACHINE_ID]: [PROJECT_MACHINE_VERSION] });
 const statusCacheMs = Number(process.env.DEVTEAM_STATUS_CACHE_MS ?? 1_000);
 const statusDeps = statusReadDeps({ executions, statusCache: new StatusCache(statusCacheMs) });
 

@@ -12,7 +12,7 @@ import { parseApiKeys } from '../src/config.js';
 import { registerAutomationRoutes } from '../src/http/automation-routes.js';
 import { InFlight } from '../src/http/exchange.js';
 import { StatusCache } from '../src/http/index.js';
-import { ExecutionsStore, openDatabase } from '../src/infra/db/index.js';
+import { openDatabase, PostgresExecutionsStore } from '../src/infra/db/index.js';
 import { createLogger } from '../src/infra/log.js';
 import { PROJECT_MACHINE_ID, PROJECT_MACHINE_VERSION } from '../src/machines/index.js';
 
@@ -34,7 +34,7 @@ class SlowedStatusCache extends StatusCache {
 
 const log = createLogger({ level: (process.env.LOG_LEVEL ?? 'info') as LevelWithSilent, base: { role: 'slowed-front' } });
 const db = await openDatabase({ url: databaseUrl, dataDir: '.', log });
-const executions = new ExecutionsStore(db.sql, { [PROJECT_MACHINE_ID]: [PROJECT_MACHINE_VERSION] });
+const executions = new PostgresExecutionsStore(db.sql, { [PROJECT_MACHINE_ID]: [PROJECT_MACHINE_VERSION] });
 const app = uWS.App();
 registerAutomationRoutes(
   app,

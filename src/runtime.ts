@@ -18,7 +18,7 @@ import { StatusCache } from './http/index.js';
 import { initializeBodySchema, type PromptTemplates } from './project/index.js';
 import { loadPromptTemplates, productionSteps } from './steps/index.js';
 import { invalidateStatusOnFrames, startHttpServer, type HttpServer } from './http/index.js';
-import { ArtifactsStore, EventsStore, ExecutionsStore, migrate, openDatabase, type Database } from './infra/db/index.js';
+import { migrate, openDatabase, PostgresArtifactsStore, PostgresEventsStore, PostgresExecutionsStore, type Database } from './infra/db/index.js';
 import { PROJECT_MACHINE_ID, PROJECT_MACHINE_VERSION } from './machines/index.js';
 import type { Logger } from './infra/log.js';
 import { BullmqQueue, MemoryQueue, type Consumer, type Queue } from './infra/queue/index.js';
@@ -86,9 +86,9 @@ export async function startRuntime(config: Config, roles: Roles, log: Logger, op
     closers.push({ name: 'kv', close: () => kv.close() });
 
     const metrics = new Metrics();
-    const events = new EventsStore(db.sql);
-    const artifacts = new ArtifactsStore(db.sql);
-    const executions = new ExecutionsStore(db.sql, { [PROJECT_MACHINE_ID]: [PROJECT_MACHINE_VERSION] });
+    const events = new PostgresEventsStore(db.sql);
+    const artifacts = new PostgresArtifactsStore(db.sql);
+    const executions = new PostgresExecutionsStore(db.sql, { [PROJECT_MACHINE_ID]: [PROJECT_MACHINE_VERSION] });
 
     let consumer: Consumer | null = null;
     if (roles.worker) {

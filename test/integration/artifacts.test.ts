@@ -7,7 +7,7 @@ import uWS from 'uWebSockets.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerArtifactsRoute } from '../../src/http/artifacts-route.js';
 import { InFlight } from '../../src/http/exchange.js';
-import { ArtifactsStore, ExecutionsStore, migrate, openDatabase, type Database } from '../../src/infra/db/index.js';
+import { migrate, openDatabase, PostgresArtifactsStore, PostgresExecutionsStore, type ArtifactsStore, type Database, type ExecutionsStore } from '../../src/infra/db/index.js';
 import { createLogger } from '../../src/infra/log.js';
 import { diffOf, gitDirOf } from '../../src/infra/repo/index.js';
 import { initCheckout } from '../support/git-remote.js';
@@ -63,8 +63,8 @@ for (const backend of backends) {
     beforeAll(async () => {
       ({ db, cleanup } = await backend.open());
       await migrate(db.sql);
-      executions = new ExecutionsStore(db.sql, { 'devteam-project': [1] });
-      artifacts = new ArtifactsStore(db.sql, { maxBytes: 1024 });
+      executions = new PostgresExecutionsStore(db.sql, { 'devteam-project': [1] });
+      artifacts = new PostgresArtifactsStore(db.sql, { maxBytes: 1024 });
       executionId = await newExecution(executions, 'acme', 'web');
 
       const app = uWS.App();

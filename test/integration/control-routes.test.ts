@@ -3,7 +3,7 @@
 import { initialTransition } from 'xstate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { ExecutionsStore, openDatabase, type Database } from '../../src/infra/db/index.js';
+import { openDatabase, PostgresExecutionsStore, type Database, type ExecutionsStore } from '../../src/infra/db/index.js';
 import { createLogger } from '../../src/infra/log.js';
 import { projectionOf, projectMachine } from '../../src/machines/index.js';
 import { startRuntime, type Runtime } from '../../src/runtime.js';
@@ -28,7 +28,7 @@ describe('control commands over HTTP', () => {
       createLogger({ level: 'silent' }),
     );
     handle = await openDatabase({ url: db.url, dataDir: dir.path });
-    store = new ExecutionsStore(handle.sql, { 'devteam-project': [1] });
+    store = new PostgresExecutionsStore(handle.sql, { 'devteam-project': [1] });
   });
 
   afterAll(async () => {

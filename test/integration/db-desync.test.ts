@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { storeError } from '../../src/app/store-call.js';
-import { EventsStore, migrate, openDatabase, type Database } from '../../src/infra/db/index.js';
+import { migrate, openDatabase, PostgresEventsStore, type Database, type EventsStore } from '../../src/infra/db/index.js';
 import { createLogger } from '../../src/infra/log.js';
 import { startRuntime, type Runtime } from '../../src/runtime.js';
 import { apiClient, nestedJson, type ApiClient } from '../support/api-client.js';
@@ -124,7 +124,7 @@ for (const backend of stores) {
     beforeAll(async () => {
       ({ db, cleanup } = await backend.open());
       await migrate(db.sql);
-      events = new EventsStore(db.sql);
+      events = new PostgresEventsStore(db.sql);
     });
 
     afterAll(async () => {

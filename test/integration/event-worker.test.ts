@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { handleEventJob, WorkflowRegistry, defaultRegistry, type EventJob, type EventWorkerDeps, type Workflow } from '../../src/actors/index.js';
-import { EventsStore, ExecutionsStore, migrate, openDatabase, type Database } from '../../src/infra/db/index.js';
+import { migrate, openDatabase, PostgresEventsStore, PostgresExecutionsStore, type Database, type EventsStore } from '../../src/infra/db/index.js';
 import { createLogger } from '../../src/infra/log.js';
 import { MemoryQueue, type QueueJob } from '../../src/infra/queue/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/services.js';
@@ -20,7 +20,7 @@ describe('event worker', () => {
     testDb = await createTestDatabase('worker');
     db = await openDatabase({ url: testDb.url, dataDir: '/nonexistent' });
     await migrate(db.sql);
-    events = new EventsStore(db.sql);
+    events = new PostgresEventsStore(db.sql);
   });
 
   afterAll(async () => {
@@ -37,7 +37,7 @@ describe('event worker', () => {
 
   /** The registry the worker runs, on this database; no project is ever driven here. */
   function registry(): WorkflowRegistry {
-    return defaultRegistry({ executions: new ExecutionsStore(db.sql, {}), host: { take: () => 'full' } });
+    return defaultRegistry({ executions: new PostgresExecutionsStore(db.sql, {}), host: { take: () => 'full' } });
   }
 
   function deps(registry: WorkflowRegistry, staleAfterMs = 60_000): EventWorkerDeps {

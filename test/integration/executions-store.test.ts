@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initialTransition } from 'xstate';
 import { applyCommand, projectMachine, projectionOf, type ProjectCommand } from '../../src/machines/index.js';
-import { ExecutionsStore, migrate, openDatabase, type Database, type Projection } from '../../src/infra/db/index.js';
+import { migrate, openDatabase, PostgresExecutionsStore, type Database, type ExecutionsStore, type Projection } from '../../src/infra/db/index.js';
 import { createTestDatabase, tempDir } from '../support/services.js';
 
 const projection = (over: Partial<Projection> = {}): Projection => ({
@@ -45,7 +45,7 @@ for (const backend of backends) {
     beforeAll(async () => {
       ({ db, cleanup } = await backend.open());
       await migrate(db.sql);
-      store = new ExecutionsStore(db.sql, { 'devteam-project': [1] });
+      store = new PostgresExecutionsStore(db.sql, { 'devteam-project': [1] });
     });
 
     afterAll(async () => cleanup?.());

@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { initialTransition } from 'xstate';
 import { EXECUTIONS_CHANNEL, ProjectHost } from '../../src/actors/index.js';
 import { RedisBus } from '../../src/infra/bus/index.js';
-import { ExecutionsStore, migrate, openDatabase, type Database } from '../../src/infra/db/index.js';
+import { migrate, openDatabase, PostgresExecutionsStore, type Database, type ExecutionsStore } from '../../src/infra/db/index.js';
 import { RedisLease, type Lease, type LeaseGrant } from '../../src/infra/lease/index.js';
 import { createLogger } from '../../src/infra/log.js';
 import { PROJECT_MACHINE_ID, PROJECT_MACHINE_VERSION, projectMachine, projectionOf } from '../../src/machines/index.js';
@@ -68,7 +68,7 @@ class CountingLease implements Lease {
 }
 
 /** Counts reconcile rounds (one search for projects to drive). */
-class CountingStore extends ExecutionsStore {
+class CountingStore extends PostgresExecutionsStore {
   rounds = 0;
 
   override async needingOwner(limit: number) {
@@ -100,7 +100,7 @@ describe('reconcile poll of several workers', () => {
     tdb = await createTestDatabase('reconcile');
     db = await openDatabase({ url: tdb.url, dataDir: '/nonexistent' });
     await migrate(db.sql);
-    store = new ExecutionsStore(db.sql, { [PROJECT_MACHINE_ID]: [PROJECT_MACHINE_VERSION] });
+    store = new PostgresExecutionsStore(db.sql, { [PROJECT_MACHINE_ID]: [PROJECT_MACHINE_VERSION] });
   }, 30_000);
 
   // Every worker a test started stops after it, even a failed one: none competes in the next test.

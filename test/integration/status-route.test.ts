@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import postgres from 'postgres';
 import { loadConfig } from '../../src/config.js';
-import { ExecutionsStore, openDatabase } from '../../src/infra/db/index.js';
+import { openDatabase, PostgresExecutionsStore } from '../../src/infra/db/index.js';
 import { createLogger } from '../../src/infra/log.js';
 import { startRuntime, type Runtime } from '../../src/runtime.js';
 import { createTestDatabase, tempDir, type TestDatabase } from '../support/services.js';
@@ -26,7 +26,7 @@ describe('GET /api/devteam/automation/status/{projectId}', () => {
       createLogger({ level: 'silent' }),
     );
     const handle = await openDatabase({ url: db.url, dataDir: dir.path });
-    const store = new ExecutionsStore(handle.sql, { 'devteam-project': [1] });
+    const store = new PostgresExecutionsStore(handle.sql, { 'devteam-project': [1] });
     executionId = crypto.randomUUID();
     await store.create({
       id: executionId,

@@ -4,7 +4,7 @@ import WebSocket from 'ws';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { ArtifactsStore, openDatabase, type Database } from '../../src/infra/db/index.js';
+import { openDatabase, PostgresArtifactsStore, type Database } from '../../src/infra/db/index.js';
 import { createLogger } from '../../src/infra/log.js';
 import { startRuntime, type Runtime } from '../../src/runtime.js';
 import { apiClient, type ApiClient, type Reply } from '../support/api-client.js';
@@ -85,7 +85,7 @@ describe('tenant isolation of reads and commands by id', () => {
   });
 
   it("GET artifacts of another tenant's execution answers 404 exactly like an unknown one", async () => {
-    await new ArtifactsStore(handle.sql).put({ executionId: initialized.executionId, taskId: '1.1', attempt: 1, kind: 'diff', content: 'acme diff' });
+    await new PostgresArtifactsStore(handle.sql).put({ executionId: initialized.executionId, taskId: '1.1', attempt: 1, kind: 'diff', content: 'acme diff' });
     const path = (id: string) => `/api/devteam/automation/executions/${id}/artifacts?content=1`;
     expect((await acme.get(path(initialized.executionId))).text).toContain('acme diff');
     const stolen = await beta.get(path(initialized.executionId));
