@@ -1,11 +1,5 @@
-export {
-  eventMachine,
-  EVENT_MACHINE_ID,
-  EVENT_MACHINE_VERSION,
-  type EventMachineInput,
-  type Plan,
-  type TaskContext,
-} from './event-machine.js';
+// The project machine (pure XState v5): its definition, step contracts, projection and the
+// schema its stored snapshots are checked against.
 export {
   projectMachine,
   projectSetup,
