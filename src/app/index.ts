@@ -1,3 +1,4 @@
 // The use cases every front calls (uWS routes, the WS stream, the CLI, a bench front).
 export { readStatus, statusBody, type ReadStatusDeps, type StatusBodyCache } from './read-status.js';
 export { applyCommand, PROJECT_COMMANDS, type AppliedCommand, type ApplyCommandDeps, type CommandRequest } from './apply-command.js';
+export { listArtifacts, type ArtifactsListing, type ArtifactsRequest, type ListArtifactsDeps } from './list-artifacts.js';

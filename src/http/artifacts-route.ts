@@ -1,21 +1,18 @@
-// GET /api/devteam/automation/executions/{executionId}/artifacts[?taskId=1.1&content=1]: what each
-// task attempt produced (prompt, diff, files, outputs); contents only on request, as they can be large.
+// GET /api/devteam/automation/executions/{executionId}/artifacts[?taskId=1.1&content=1]: parse,
+// call the use case (src/app/list-artifacts.ts), reply.
 import type { TemplatedApp } from 'uWebSockets.js';
 import { z } from 'zod';
-import type { ArtifactsStore, ExecutionsStore } from '../infra/db/index.js';
+import { listArtifacts, type ArtifactsRequest, type ListArtifactsDeps } from '../app/index.js';
 import type { Logger } from '../infra/log.js';
 import { TaskIdSchema } from '../infra/tasks/index.js';
 import { authenticate } from './auth.js';
 import { ApiError, validationError } from './errors.js';
 import { Exchange, type InFlight } from './exchange.js';
 import { replyError } from './reply-error.js';
-import { storeCall } from '../app/store-call.js';
 
 export const EXECUTIONS_PATH = '/api/devteam/automation/executions';
 
-export interface ArtifactsRouteDeps {
-  artifacts: ArtifactsStore;
-  executions: ExecutionsStore;
+export interface ArtifactsRouteDeps extends ListArtifactsDeps {
   log: Logger;
   apiKeys: ReadonlyMap<string, string>;
 }
@@ -33,23 +30,20 @@ export function registerArtifactsRoute(app: TemplatedApp, deps: ArtifactsRouteDe
     const authorization = req.getHeader('authorization');
     const rawId = req.getParameter(0) ?? '';
     const query = new URLSearchParams(req.getQuery() ?? '');
-    void list(exchange, authorization, rawId, query, deps).catch((error) => replyError(exchange, error, deps.log));
+    void (async () => {
+      const tenant = authenticate(authorization, deps.apiKeys);
+      exchange.json(200, await listArtifacts(deps, { tenant, ...parseArtifactsRequest(rawId, query) }));
+    })().catch((error) => replyError(exchange, error, deps.log));
   });
 }
 
-async function list(exchange: Exchange, authorization: string, rawId: string, query: URLSearchParams, deps: ArtifactsRouteDeps): Promise<void> {
-  const tenant = authenticate(authorization, deps.apiKeys);
+/** The path's execution id and the query, checked; throws 400 `invalid_id` or 422. */
+function parseArtifactsRequest(rawId: string, query: URLSearchParams): Omit<ArtifactsRequest, 'tenant'> {
   const executionId = rawId.toLowerCase();
   if (!executionIdSchema.safeParse(executionId).success) throw new ApiError('invalid_id', 'executionId must be a UUID');
   const taskId = query.get('taskId') ?? undefined;
   if (taskId !== undefined && !TaskIdSchema.safeParse(taskId).success) throw new ApiError('invalid_id', 'taskId must be "<phase>.<n>", e.g. "1.2"');
   const parsed = artifactsQuerySchema.safeParse({ content: query.get('content') ?? undefined });
   if (!parsed.success) throw validationError(parsed.error);
-  const withContent = parsed.data.content === '1' || parsed.data.content === 'true';
-
-  const execution = await storeCall(() => deps.executions.get(executionId));
-  // Another tenant's execution is indistinguishable from an unknown one: 404, not 403.
-  if (!execution || execution.tenant !== tenant) throw new ApiError('not_found', `no execution ${executionId}`);
-  const artifacts = await storeCall(() => deps.artifacts.list(executionId, { taskId, withContent }));
-  exchange.json(200, { executionId, projectId: execution.projectId, artifacts });
+  return { executionId, taskId, withContent: parsed.data.content === '1' || parsed.data.content === 'true' };
 }
