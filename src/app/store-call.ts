@@ -1,8 +1,10 @@
 // Calls into the database (and the kv store) from a request, bounded by a deadline, and the one
 // place where their failures become HTTP errors: a value the store refuses (SQLSTATE class 22) is
 // the request's fault, 422; an unreachable or timed-out store is 503 `store_unavailable`, which
-// recovers by itself; anything else is a bug, 500. Causes are logged, never sent.
+// recovers by itself; a stored project snapshot that fails its schema is 409 `conflict`; anything
+// else is a bug, 500. Causes are logged, never sent.
 import { TimeoutError, withTimeout } from '../infra/deadline.js';
+import { InvalidSnapshotError } from '../machines/index.js';
 import { ApiError } from './errors.js';
 
 /** A store that does not answer within this fails the request (design.md: fail fast, recover by itself). */
@@ -57,6 +59,7 @@ export function classifyStoreFailure(error: unknown): StoreFailure {
 /** The HTTP error for a failed store call; an ApiError raised inside the call passes through. */
 export function storeError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
+  if (error instanceof InvalidSnapshotError) return invalidSnapshot(error);
   switch (classifyStoreFailure(error)) {
     case 'data': {
       const sqlState = (error as { code?: string }).code;
@@ -72,4 +75,21 @@ export function storeError(error: unknown): ApiError {
     default:
       return new ApiError('internal_error', 'internal error', undefined, { cause: error });
   }
+}
+
+/**
+ * A stored snapshot this build cannot restore (written by another build without a version bump,
+ * edited by hand, cut short): nothing can be decided on it, and retrying will not change that, so
+ * it is not 503; the request itself is sound and our code did what it should, so it is not 500. It
+ * is the project's stored state that refuses the request — 409 `conflict`, like an execution saved
+ * by another machine version. Which fields failed stays in the cause (logged by the worker that
+ * cannot drive the project either), not in the reply.
+ */
+function invalidSnapshot(error: InvalidSnapshotError): ApiError {
+  return new ApiError(
+    'conflict',
+    "the project's stored state is invalid and cannot be read by this build; it must be repaired before any command applies",
+    { reason: error.code },
+    { cause: error },
+  );
 }

@@ -38,9 +38,10 @@ describe('control commands over HTTP', () => {
     await dir?.remove();
   });
 
-  async function running(projectId: string): Promise<string> {
+  async function running(projectId: string, spoil?: (snapshot: Record<string, unknown>) => unknown): Promise<string> {
     const id = crypto.randomUUID();
     const [initial] = initialTransition(projectMachine, { projectId, executionId: id });
+    const snapshot = projectMachine.getPersistedSnapshot(initial) as Record<string, unknown>;
     await store.create({
       id,
       tenant: 'acme',
@@ -48,7 +49,7 @@ describe('control commands over HTTP', () => {
       eventId: null,
       config: {},
       machine: { id: 'devteam-project', version: 1 },
-      snapshot: projectMachine.getPersistedSnapshot(initial),
+      snapshot: spoil ? spoil(snapshot) : snapshot,
       projection: projectionOf(initial),
     });
     return id;
@@ -79,6 +80,25 @@ describe('control commands over HTTP', () => {
     expect(await res.json()).toEqual({
       error: { code: 'invalid_transition', message: 'cannot resume a project that is running', details: { from: 'running', command: 'resume' } },
     });
+  });
+
+  it('answers 409 conflict, without a stack or the failing fields, when the stored snapshot fails its schema', async () => {
+    await running('spoiled', (snapshot) => ({ ...snapshot, value: { running: 'no-such-phase' } }));
+    for (const command of ['pause', 'stop']) {
+      const res = await post(command, 'spoiled');
+      expect(res.status).toBe(409);
+      const text = await res.text();
+      expect(JSON.parse(text)).toEqual({
+        error: {
+          code: 'conflict',
+          message: "the project's stored state is invalid and cannot be read by this build; it must be repaired before any command applies",
+          details: { reason: 'invalid_snapshot' },
+        },
+      });
+      expect(text).not.toMatch(/\bat .+:\d+:\d+|no-such-phase/);
+    }
+    // Nothing was written: the row is as it was stored.
+    expect(await store.latest('acme', 'spoiled')).toMatchObject({ version: 0, projection: { status: 'running' } });
   });
 
   it("answers 404 for an unknown project and for another tenant's, 400 for a malformed id", async () => {
