@@ -2,7 +2,7 @@
 // machine uses and the check a stored snapshot passes on load. Field names are stored in every
 // persisted snapshot: renaming one needs a PROJECT_MACHINE_VERSION bump.
 import { z } from 'zod';
-import { PIPELINE_PHASES, progressSchema, taskRefSchema, taskResultSchema } from './step-contracts.js';
+import { currentTaskSchema, PIPELINE_PHASES, progressSchema, taskResultSchema } from './step-contracts.js';
 
 export const LIFECYCLE_STATUSES = ['running', 'paused', 'stopping', 'stopped', 'completed', 'failed'] as const;
 export type LifecycleStatus = (typeof LIFECYCLE_STATUSES)[number];
@@ -12,7 +12,8 @@ export type ProjectInput = z.infer<typeof projectInputSchema>;
 
 export const projectContextSchema = projectInputSchema.extend({
   phase: z.enum(PIPELINE_PHASES),
-  task: taskRefSchema.nullable(),
+  /** The task being worked on, whole (see currentTaskSchema for snapshots of older builds). */
+  task: currentTaskSchema.nullable(),
   attempt: z.number(),
   /** Why the last attempt did not pass (build output, "agent changed nothing"): fed to the next prompt. */
   feedback: z.string().nullable(),

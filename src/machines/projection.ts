@@ -39,7 +39,8 @@ export function projectionOf(snapshot: Pick<ProjectSnapshot, 'value' | 'context'
   return {
     status,
     phase: live ? c.phase : null,
-    currentTask: live ? c.task : null,
+    // Id and title only: the task's steps and criteria are for the agent, not every status read and frame.
+    currentTask: live && c.task ? { id: c.task.id, title: c.task.title } : null,
     progress: c.progress,
     attempt: c.attempt,
     lastError: c.lastError,

@@ -2,6 +2,7 @@
 // schemas with the types inferred from them. Expected failures (a build that fails, an agent that
 // changed nothing) are outputs; a thrown error means the step itself broke.
 import { z } from 'zod';
+import { TaskSchema } from '../project/index.js';
 
 export const PIPELINE_PHASES = ['select', 'prep', 'implement', 'verify', 'merge', 'push'] as const;
 export type PipelinePhase = (typeof PIPELINE_PHASES)[number];
@@ -10,8 +11,25 @@ export type PipelinePhase = (typeof PIPELINE_PHASES)[number];
 export const STEP_NAMES = [...PIPELINE_PHASES, 'cleanup'] as const;
 export type StepName = (typeof STEP_NAMES)[number];
 
+/** What the outside sees of a task: status, frames, commit messages. */
 export const taskRefSchema = z.object({ id: z.string(), title: z.string() });
 export type TaskRef = z.infer<typeof taskRefSchema>;
+
+/**
+ * The task as SELECT read it from the base branch: the whole task, its dependencies with their
+ * titles (for the prompt). IMPLEMENT works from this and never re-reads the list from the work
+ * tree, which the agent's previous attempt may have rewritten.
+ */
+export const selectedTaskSchema = TaskSchema.extend({ dependencies: z.array(taskRefSchema) });
+export type SelectedTask = z.infer<typeof selectedTaskSchema>;
+
+/**
+ * The task as the machine keeps it (context, step input). Snapshots stored by builds before the
+ * whole task was carried hold `{ id, title }` only (any id string), so everything else is optional
+ * here; a run restored from one reads the rest from the task list (see implement.ts).
+ */
+export const currentTaskSchema = selectedTaskSchema.partial().extend(taskRefSchema.shape);
+export type CurrentTask = z.infer<typeof currentTaskSchema>;
 
 export const progressSchema = z.object({ done: z.number(), total: z.number() });
 export type Progress = z.infer<typeof progressSchema>;
@@ -29,7 +47,7 @@ export type TaskResult = z.infer<typeof taskResultSchema>;
 export const stepInputSchema = z.object({
   projectId: z.string(),
   executionId: z.string(),
-  task: taskRefSchema.nullable(),
+  task: currentTaskSchema.nullable(),
   attempt: z.number(),
   feedback: z.string().nullable(),
   branch: z.string().nullable(),
@@ -40,7 +58,7 @@ export const stepInputSchema = z.object({
 export type StepInput = z.infer<typeof stepInputSchema>;
 
 export const selectOutputSchema = z.union([
-  z.object({ task: taskRefSchema, progress: progressSchema }),
+  z.object({ task: selectedTaskSchema, progress: progressSchema }),
   z.object({ task: z.null(), reason: z.enum(['all_done', 'blocked']), detail: z.string(), progress: progressSchema }),
 ]);
 export type SelectOutput = z.infer<typeof selectOutputSchema>;

@@ -4,10 +4,12 @@
 import { join } from 'node:path';
 import { buildInvocation, realDirectory, runAgent, writeNewFile } from '../infra/agent/index.js';
 import { changedBetween, diffOf, resolveRef, restoreTree, saveWorkTree, snapshotTree } from '../infra/repo/index.js';
-import type { ImplementOutput, StepInput } from '../machines/index.js';
+import { selectedTaskSchema, type CurrentTask, type ImplementOutput, type SelectedTask, type StepInput } from '../machines/index.js';
+import type { Task } from '../infra/tasks/index.js';
 import { readTenantSecret } from '../project/index.js';
 import { renderPrompt, trimFeedback } from '../project/index.js';
 import { buildRepoContext } from './repo-context.js';
+import { selectedTask } from './select.js';
 import { type StepEnv } from './step-env.js';
 import type { StepContext } from './step-context.js';
 
@@ -24,15 +26,12 @@ export async function implementStep(env: StepEnv, input: StepInput, { signal, lo
   const start = input.attempt > 1 ? await resolveRef(repoDir, attemptRef(input.executionId, taskId, input.attempt - 1), signal) : null;
   if (input.attempt > 1 && !start) log.warn({ attempt: input.attempt }, 'the previous attempt is not on this worker: this attempt starts from the base');
   await restoreTree(repoDir, start ?? 'HEAD', signal);
-  const { task, list } = await env.task(repoDir, taskId);
+  const selected = await selectedTaskOf(env, repoDir, input.task!);
+  const task: Task = { ...selected, dependencies: selected.dependencies.map((d) => d.id) };
   const box = await env.sandbox(repoDir);
 
   const context = await buildRepoContext(repoDir, { task, signal });
-  const dependencies = task.dependencies.map((id) => ({
-    id,
-    title: list.tasks.find((t) => t.id === id)?.title ?? id,
-    commit: input.results[id]?.commit ?? null,
-  }));
+  const dependencies = selected.dependencies.map((d) => ({ ...d, commit: input.results[d.id]?.commit ?? null }));
   const prompt = renderPrompt({ task, attempt: input.attempt, feedback: input.feedback, dependencies, context, templates: await deps.templates() });
   const promptRel = join(RUNNER_DIR, `prompt-${taskId}-${input.attempt}.md`);
   // The agent owns the work tree, its .git folder included: written without following its symlinks.
@@ -53,17 +52,19 @@ export async function implementStep(env: StepEnv, input: StepInput, { signal, lo
   });
 
   const before = await snapshotTree(repoDir, signal);
-  const run = await runAgent(box, invocation, {
-    timeoutMs: agent.timeoutSec * 1000,
-    signal,
-    homeOnHost: join(repoDir, RUNNER_DIR, 'home'),
-    onLine: (stream, line) => {
-      // The live stream carries every line; the log keeps them only at debug (a chatty agent
-      // would otherwise cost a JSON log line per output line).
-      log.debug({ stream, line }, 'agent output');
-      output?.(stream, line);
-    },
-  });
+  const run = await env.inSandbox(repoDir, signal, (sandbox) =>
+    runAgent(sandbox, invocation, {
+      timeoutMs: agent.timeoutSec * 1000,
+      signal,
+      homeOnHost: join(repoDir, RUNNER_DIR, 'home'),
+      onLine: (stream, line) => {
+        // The live stream carries every line; the log keeps them only at debug (a chatty agent
+        // would otherwise cost a JSON log line per output line).
+        log.debug({ stream, line }, 'agent output');
+        output?.(stream, line);
+      },
+    }),
+  );
   await deps.artifacts.put({
     ...artifact,
     kind: 'agent-output',
@@ -96,6 +97,19 @@ export async function implementStep(env: StepEnv, input: StepInput, { signal, lo
             : null;
   log.info({ outcome: run.outcome, exitCode: run.exitCode, durationMs: run.durationMs, changed: changedNow.length, failure }, 'agent finished');
   return failure ? { changed: false, files, failure } : { changed: true, files };
+}
+
+/**
+ * The task as SELECT picked it (from the base branch), whole. Only a run restored from a snapshot
+ * stored by a build before SELECT carried the whole task has just `{ id, title }`: that one reads
+ * the list from the work tree as builds before did — which the agent may have changed, hence not
+ * the normal path.
+ */
+async function selectedTaskOf(env: StepEnv, repoDir: string, current: CurrentTask): Promise<SelectedTask> {
+  const whole = selectedTaskSchema.safeParse(current);
+  if (whole.success) return whole.data;
+  const { task, list } = await env.task(repoDir, current.id);
+  return selectedTask(task, list);
 }
 
 /** Where an attempt's resulting work tree is kept (in the runner's git directory, outside branches). */

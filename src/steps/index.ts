@@ -7,7 +7,8 @@ import { implementStep } from './implement.js';
 import { mergeStep, pushStep } from './merge.js';
 import { prepStep } from './prep.js';
 import { selectStep } from './select.js';
-import type { ProjectSteps } from './step-context.js';
+import type { ProjectSteps, Step, StepContext } from './step-context.js';
+import type { StepInput } from '../machines/index.js';
 import { StepEnv, WORK_BRANCH_PREFIX, type ProjectRef, type ProjectStepsDeps } from './step-env.js';
 import { verifyStep } from './verify.js';
 
@@ -17,16 +18,28 @@ export { loadPromptTemplates, defaultPromptTemplatesDir } from './prompt-templat
 export { buildRepoContext, type RepoContextOptions } from './repo-context.js';
 
 export function productionSteps(deps: ProjectStepsDeps, project: ProjectRef): ProjectSteps {
+  // One per drive: the checkout and sandbox it resolves are kept until a step fails or is cancelled.
   const env = new StepEnv(deps, project);
+  const step =
+    <O>(run: (env: StepEnv, input: StepInput, ctx: StepContext) => Promise<O>): Step<O> =>
+    async (input, ctx) => {
+      try {
+        return await run(env, input, ctx);
+      } catch (error) {
+        env.forget();
+        throw error;
+      }
+    };
   return {
-    select: (input, ctx) => selectStep(env, input, ctx),
-    prep: (input, ctx) => prepStep(env, input, ctx),
-    implement: (input, ctx) => implementStep(env, input, ctx),
-    verify: (input, ctx) => verifyStep(env, input, ctx),
-    merge: (input, ctx) => mergeStep(env, input, ctx),
-    push: (input, ctx) => pushStep(env, input, ctx),
+    select: step(selectStep),
+    prep: step(prepStep),
+    implement: step(implementStep),
+    verify: step(verifyStep),
+    merge: step(mergeStep),
+    push: step(pushStep),
     async cleanup(_input, { signal }) {
       await deps.sandbox.remove(project.tenant, project.projectId);
+      env.forget();
       const repoDir = await env.local(signal).catch(() => null);
       if (repoDir) await deleteWorkBranches(repoDir, WORK_BRANCH_PREFIX, env.base, signal);
     },

@@ -1,8 +1,10 @@
 // SELECT: fetch the repository, read its task list as on the remote's base branch, and pick the
-// first task whose dependencies are done; none left is the end of the run.
-import type { SelectOutput, StepInput } from '../machines/index.js';
+// first task whose dependencies are done; none left is the end of the run. The picked task goes
+// out whole (its dependencies with their titles), so no later step reads the list again.
+import type { SelectedTask, SelectOutput, StepInput } from '../machines/index.js';
+import { findUnstorableText, TEXT_PROBLEM_MESSAGES } from '../project/index.js';
 import { resetToBase } from '../infra/repo/index.js';
-import { progress, selectNextTask } from '../infra/tasks/index.js';
+import { progress, selectNextTask, type Task, type TaskList } from '../infra/tasks/index.js';
 import type { StepContext } from './step-context.js';
 import type { StepEnv } from './step-env.js';
 
@@ -14,7 +16,17 @@ export async function selectStep(env: StepEnv, input: StepInput, { signal }: Ste
   const done = new Set(input.done);
   const picked = selectNextTask(list, done);
   const p = progress(list, done);
-  if (picked.task) return { task: { id: picked.task.id, title: picked.task.title }, progress: p };
+  if (picked.task) return { task: selectedTask(picked.task, list), progress: p };
   if (picked.reason === 'all_done') return { task: null, reason: 'all_done', detail: 'every task is done', progress: p };
   return { task: null, reason: 'blocked', detail: `no task is ready; blocked by ${picked.blockedBy.join(', ') || 'unmet dependencies'}`, progress: p };
+}
+
+/** The task with its dependencies' titles; refused when the store could not keep its text. */
+export function selectedTask(task: Task, list: TaskList): SelectedTask {
+  const titles = new Map(list.tasks.map((t) => [t.id, t.title]));
+  const selected = { ...task, dependencies: task.dependencies.map((id) => ({ id, title: titles.get(id) ?? id })) };
+  // It is stored with every transition from now on: a NUL in a step's text would fail each write.
+  const bad = findUnstorableText(selected);
+  if (bad) throw new Error(`task ${task.id} cannot be run: its ${bad.path.join('.')} ${TEXT_PROBLEM_MESSAGES[bad.problem]}`);
+  return selected;
 }

@@ -1,10 +1,12 @@
 // What every production step of one project shares: its configuration, the checkout in the
 // repository cache, its sandbox, the task list, credentials read from the worker's environment.
+// One StepEnv lives for one drive of one project by one worker: the checkout and the sandbox
+// handle are resolved once in it, and again only when a step finds them gone.
 import { existsSync } from 'node:fs';
 import type { ArtifactsStore } from '../infra/db/index.js';
 import { readTenantSecret, type InitializeBody, type PromptTemplates } from '../project/index.js';
 import { createWorkBranch, currentBranch, projectPaths, removeStaleLocks, type RepoCache } from '../infra/repo/index.js';
-import type { ProjectSandbox, Sandbox } from '../infra/sandbox/index.js';
+import { SandboxError, type ProjectSandbox, type Sandbox } from '../infra/sandbox/index.js';
 import { loadTaskList, type Task, type TaskList } from '../infra/tasks/index.js';
 
 export interface ProjectStepsDeps {
@@ -30,6 +32,10 @@ export function workBranch(taskId: string): string {
 
 export class StepEnv {
   readonly base: string;
+  /** The checkout, known present with no stale locks: resolved once per drive (see forget). */
+  private checkout: string | undefined;
+  /** The project's sandbox handle for `checkout`, ensured once per drive. */
+  private box: { repoDir: string; sandbox: ProjectSandbox } | undefined;
 
   constructor(
     readonly deps: ProjectStepsDeps,
@@ -61,15 +67,19 @@ export class StepEnv {
       credentials: this.credentials(),
       signal,
     });
+    // The cache checked the checkout and cleared stale locks itself.
+    this.checkout = result.repoDir;
     return result.repoDir;
   }
 
   /** The checkout as it is, without a network round trip; cloned only when this host has none. */
   async local(signal: AbortSignal): Promise<string> {
+    if (this.checkout) return this.checkout;
     const { repoDir, gitDir } = projectPaths(this.deps.repos.root, this.project.tenant, this.project.projectId);
     if (!existsSync(gitDir) || !existsSync(repoDir)) return this.fetched(signal);
-    // A git killed with an earlier owner (or step) of this project left its locks behind.
+    // A git killed with an earlier owner of this project (or a step of an earlier drive) left its locks behind.
     await removeStaleLocks(gitDir);
+    this.checkout = repoDir;
     return repoDir;
   }
 
@@ -85,14 +95,45 @@ export class StepEnv {
     return { repoDir, recreated: true };
   }
 
+  /** The project's sandbox, started or reused by the driver once per drive. */
   async sandbox(repoDir: string): Promise<ProjectSandbox> {
+    if (this.box?.repoDir === repoDir) return this.box.sandbox;
     const { sandbox } = await this.deps.sandbox.ensure({
       tenant: this.project.tenant,
       projectId: this.project.projectId,
       workspace: repoDir,
       limits: this.config.limits,
     });
+    this.box = { repoDir, sandbox };
     return sandbox;
+  }
+
+  /**
+   * Runs `use` with the project's sandbox; when the cached handle's sandbox is gone (reaped as
+   * idle between steps, removed by another owner), ensures a new one and runs `use` once more. The
+   * reapers never take a sandbox with a command running, so "gone" means the command never started.
+   */
+  async inSandbox<T extends { outcome: string }>(repoDir: string, signal: AbortSignal, use: (box: ProjectSandbox) => Promise<T>): Promise<T> {
+    const cached = this.box?.repoDir === repoDir;
+    try {
+      const result = await use(await this.sandbox(repoDir));
+      // The local and host drivers answer "cancelled" for a command given to a removed sandbox.
+      if (!cached || signal.aborted || result.outcome !== 'cancelled') return result;
+    } catch (error) {
+      // The docker driver: the container is no more (404).
+      if (!cached || signal.aborted || !sandboxGone(error)) throw error;
+    }
+    this.box = undefined;
+    return use(await this.sandbox(repoDir));
+  }
+
+  /**
+   * Drops what was resolved: after a step that failed or was cancelled (a killed git may have left
+   * locks, the checkout or sandbox may be what failed) and after cleanup removed the sandbox.
+   */
+  forget(): void {
+    this.checkout = undefined;
+    this.box = undefined;
   }
 
   async taskList(repoDir: string): Promise<TaskList> {
@@ -105,4 +146,8 @@ export class StepEnv {
     if (!task) throw new Error(`task ${id} is no longer in the task list`);
     return { task, list };
   }
+}
+
+function sandboxGone(error: unknown): boolean {
+  return error instanceof SandboxError && error.details.status === 404;
 }

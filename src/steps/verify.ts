@@ -13,24 +13,26 @@ const MAX_LINES = 5_000;
 export async function verifyStep(env: StepEnv, input: StepInput, { signal, log, output }: StepContext): Promise<VerifyOutput> {
   const { repoDir, recreated } = await env.onWorkBranch(input.branch!, signal);
   if (recreated) throw new Error(`the change of task ${input.task!.id} is not on this worker (it was made on a worker that stopped); the task must be implemented again`);
-  const box = await env.sandbox(repoDir);
+  const { workspacePath } = await env.sandbox(repoDir);
   const { commands, timeoutSec } = env.config.verify;
   const ran: Array<{ argv: string[]; outcome: string; exitCode: number | null; durationMs: number }> = [];
   const transcript: string[] = [];
   let result: VerifyOutput = { ok: true, output: '' };
   for (const argv of commands) {
     const lines: string[] = [];
-    const run = await box.exec(argv, {
-      timeoutMs: timeoutSec * 1000,
-      signal,
-      // A package cache that survives between commands and attempts (inside .git: never committed).
-      env: { CI: 'true', npm_config_cache: `${box.workspacePath}/.git/devteam/npm-cache` },
-      onLine: (stream, line) => {
-        output?.(stream, line);
-        lines.push(line);
-        if (lines.length > MAX_LINES) lines.shift();
-      },
-    });
+    const run = await env.inSandbox(repoDir, signal, (box) =>
+      box.exec(argv, {
+        timeoutMs: timeoutSec * 1000,
+        signal,
+        // A package cache that survives between commands and attempts (inside .git: never committed).
+        env: { CI: 'true', npm_config_cache: `${workspacePath}/.git/devteam/npm-cache` },
+        onLine: (stream, line) => {
+          output?.(stream, line);
+          lines.push(line);
+          if (lines.length > MAX_LINES) lines.shift();
+        },
+      }),
+    );
     if (run.outcome === 'cancelled') throw signal.reason ?? new Error('cancelled');
     ran.push({ argv, outcome: run.outcome, exitCode: run.exitCode, durationMs: run.durationMs });
     const header = `$ ${argv.join(' ')}`;
