@@ -126,11 +126,28 @@ describe('stored snapshots on load', () => {
     expect(applyCommand(storedRunning, 'pause')).toMatchObject({ accepted: true, status: 'paused', projection: { phase: 'select' } });
   });
 
+  it('loads a snapshot carrying the whole task, and shows only its id and title in the status', () => {
+    const task = {
+      id: '1.2',
+      phaseId: '1',
+      title: 't',
+      dependencies: [{ id: '1.1', title: 'before' }],
+      steps: [{ id: '1.2.1', text: 'do it', line: 4 }],
+      criteria: [{ index: 1, text: 'it works', source: 'PRD', line: 5 }],
+      line: 3,
+    };
+    const stored = { ...storedRunning, value: { running: 'implement' }, context: { ...storedRunning.context, phase: 'implement', task, attempt: 1 }, children: {} };
+    expect(restoreOptions(stored).snapshot.context.task).toEqual(task);
+    expect(applyCommand(stored, 'pause')).toMatchObject({ accepted: true, status: 'paused', projection: { currentTask: { id: '1.2', title: 't' } } });
+    expect((applyCommand(stored, 'pause') as { projection: { currentTask: object } }).projection.currentTask).toEqual({ id: '1.2', title: 't' });
+  });
+
   it.each<[string, unknown, string]>([
     ['not an object', 'garbage', '(snapshot)'],
     ['an unknown state', { ...storedRunning, value: { running: 'deploy' } }, 'value'],
     ['a context field missing', { ...storedRunning, context: { ...storedRunning.context, attempt: undefined } }, 'context.attempt'],
     ['a result without its time', { ...storedFailed, context: { ...storedFailed.context, results: { '1': { status: 'failed', attempts: 1, commit: null, error: 'x' } } } }, 'context.results.1.finishedAt'],
+    ['a task step without its id', { ...storedFailed, context: { ...storedFailed.context, task: { id: '1', title: 't', steps: [{ text: 'x', line: 1 }] } } }, 'context.task.steps.0.id'],
     ['a child of an unknown step', { ...storedRunning, children: { deploy: { src: 'deploy', snapshot: {} } } }, 'children.deploy.src'],
   ])('refuses a stored snapshot with %s with a typed error naming the field', (_, stored, field) => {
     let thrown: unknown;

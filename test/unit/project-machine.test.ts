@@ -7,6 +7,7 @@ import {
   canTransition,
   lifecycleOf,
   MAX_ATTEMPTS,
+  parsePersistedSnapshot,
   projectionOf,
   initialContext,
   projectMachine,
@@ -18,6 +19,7 @@ import {
   type PrepOutput,
   type ProjectCommand,
   type PushOutput,
+  type SelectedTask,
   type SelectOutput,
   type StepInput,
   type VerifyOutput,
@@ -37,6 +39,19 @@ interface Steps {
   cleanup: StepFn<void>;
 }
 
+/** A task as SELECT returns it: whole, its dependencies with their titles. */
+function wholeTask(id: string): SelectedTask {
+  return {
+    id,
+    phaseId: id.split('.')[0]!,
+    title: `task ${id}`,
+    dependencies: [],
+    steps: [{ id: `${id}.1`, text: `do ${id}`, line: 2 }],
+    criteria: [{ index: 1, text: `${id} works`, line: 3 }],
+    line: 1,
+  };
+}
+
 /** Steps for a list of task ids: each is selected in turn, then all_done. */
 function stepsFor(taskIds: string[], overrides: Partial<Steps> = {}): Steps & { calls: string[] } {
   const calls: string[] = [];
@@ -48,7 +63,7 @@ function stepsFor(taskIds: string[], overrides: Partial<Steps> = {}): Steps & { 
     select: async (input) => {
       const next = taskIds.find((id) => !input.done.includes(id));
       const progress = { done: input.done.length, total: taskIds.length };
-      return next ? { task: { id: next, title: `task ${next}` }, progress } : { task: null, reason: 'all_done', detail: 'every task is done', progress };
+      return next ? { task: wholeTask(next), progress } : { task: null, reason: 'all_done', detail: 'every task is done', progress };
     },
     prep: async (input) => ({ branch: `devteam/${input.task!.id}` }),
     implement: async () => ({ changed: true, files: ['src/a.ts'] }),
@@ -251,6 +266,25 @@ describe('project machine', () => {
     const final = await until(restored, isFinal);
     expect(lifecycleOf(final)).toBe('completed');
     expect(resumedSteps.calls.slice(0, 2)).toEqual(['merge:1.1:1', 'push:1.1:1']);
+  });
+
+  it('keeps the whole selected task in the context (and its stored snapshot) and gives it to every step; the status shows its id and title', async () => {
+    const seen: Array<StepInput['task']> = [];
+    const steps = stepsFor(['1.1'], {
+      implement: async (input) => {
+        seen.push(input.task);
+        return { changed: true, files: ['a'] };
+      },
+      merge: () => new Promise<MergeOutput>(() => {}),
+    });
+    const actor = start(steps);
+    const merging = await until(actor, (s) => s.matches({ running: 'merge' }));
+    expect(seen).toEqual([wholeTask('1.1')]);
+    expect(merging.context.task).toEqual(wholeTask('1.1'));
+    expect(projectionOf(merging).currentTask).toEqual({ id: '1.1', title: 'task 1.1' });
+    const stored = JSON.parse(JSON.stringify(actor.getPersistedSnapshot()));
+    actor.stop();
+    expect(parsePersistedSnapshot(stored).context.task).toEqual(wholeTask('1.1'));
   });
 
   it('answers canTransition for every lifecycle state from the machine itself', async () => {
