@@ -1,6 +1,7 @@
 // The OpenAPI 3.1 document of the REST API (and of the live stream, as far as OpenAPI can say it),
 // generated from the zod schemas the routes validate with, so a rule is changed in one place only.
 import { z } from 'zod';
+import { PROJECT_COMMANDS } from '../app/apply-command.js';
 import { ClientMessageSchema, FrameSchema } from '../client/index.js';
 import { TaskIdSchema } from '../infra/tasks/index.js';
 import { initializeBodySchema, projectIdSchema } from '../project/index.js';
@@ -94,7 +95,7 @@ const jsonBody = (schemaName: string): Json => ({ required: true, content: { 'ap
 function paths(): Json {
   const projectId = pathParam('projectId', projectIdSchema, 'letters, digits, ".", "_", "-" (not first), at most 128; percent-decoded');
   const control = Object.fromEntries(
-    (['pause', 'resume', 'stop'] as const).map((command) => [
+    PROJECT_COMMANDS.map((command) => [
       `${AUTOMATION_PATH}/${command}/{projectId}`,
       {
         post: {
@@ -105,7 +106,7 @@ function paths(): Json {
           responses: {
             '202': jsonReply('{projectId, executionId, command, from, status, version}: the state the command left'),
             ...errorResponses(['invalid_id', 'not_found', 'invalid_transition', 'conflict', ...STORE_CODES], {
-              conflict: 'the execution was saved by another version of the project machine',
+              conflict: 'the execution was saved by another version of the project machine, or its stored snapshot is invalid',
             }),
           },
         },
