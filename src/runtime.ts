@@ -230,6 +230,7 @@ function projectSteps(config: Config, deps: { repos: RepoCache; sandbox: Sandbox
         templates,
         env: process.env,
         author: { name: config.gitAuthorName, email: config.gitAuthorEmail },
+        defaultLimits: { cpus: config.limitCpus, memoryMb: config.limitMemoryMb },
       },
       { tenant: record.tenant, projectId: record.projectId, config: parsed.data },
     );

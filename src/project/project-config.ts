@@ -73,12 +73,13 @@ export const initializeBodySchema = z
         mode: z.enum(['ff', 'merge']).default('ff'),
       })
       .default({ mode: 'ff' }),
+    /** Per project; what is left out comes from the operator's DEVTEAM_LIMIT_CPUS / DEVTEAM_LIMIT_MEMORY_MB. */
     limits: z
       .strictObject({
-        cpus: z.number().positive().max(64).default(1),
-        memoryMb: z.number().int().min(64).max(262_144).default(1024),
+        cpus: z.number().positive().max(64).optional(),
+        memoryMb: z.number().int().min(64).max(262_144).optional(),
       })
-      .default({ cpus: 1, memoryMb: 1024 }),
+      .default({}),
   });
 
 export type InitializeBody = z.infer<typeof initializeBodySchema>;

@@ -17,6 +17,8 @@ export interface ProjectStepsDeps {
   /** Where credentials named by the project (tokenEnv, model keys) are read: the worker's environment. */
   env: Record<string, string | undefined>;
   author: { name: string; email: string };
+  /** The operator's sandbox limits (DEVTEAM_LIMIT_*), for what a project's `limits` leaves out. */
+  defaultLimits: { cpus: number; memoryMb: number };
 }
 
 export interface ProjectRef {
@@ -102,7 +104,10 @@ export class StepEnv {
       tenant: this.project.tenant,
       projectId: this.project.projectId,
       workspace: repoDir,
-      limits: this.config.limits,
+      limits: {
+        cpus: this.config.limits.cpus ?? this.deps.defaultLimits.cpus,
+        memoryMb: this.config.limits.memoryMb ?? this.deps.defaultLimits.memoryMb,
+      },
     });
     this.box = { repoDir, sandbox };
     return sandbox;

@@ -15,7 +15,8 @@ describe('initialize body', () => {
       agent: { preset: 'aider', args: [], timeoutSec: 900 },
       verify: { commands: [['npm', 'ci'], ['npm', 'run', 'build']], timeoutSec: 600 },
       merge: { mode: 'ff' },
-      limits: { cpus: 1, memoryMb: 1024 },
+      // Left to the operator's defaults (DEVTEAM_LIMIT_CPUS / DEVTEAM_LIMIT_MEMORY_MB), applied by the steps.
+      limits: {},
     });
   });
 
