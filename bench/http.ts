@@ -47,9 +47,9 @@ const REPOSITORY = { url: 'file:///nonexistent/bench.git' };
 // 6× where it does not (POST /events; the reason is printed). Ranges in docs/performance.md.
 const STATUS_TARGET = { p99Ms: 2, rps: 10_000 };
 const EVENTS_TARGET = { p99Ms: 20, rps: 2_000 };
-const GATE = { statusP99Ms: 6, statusRps: 3_400, eventsP99Ms: 120, eventsRps: 670 };
+const GATE = { statusP99Ms: 6, statusRps: 3_400, eventsP99Ms: 60, eventsRps: 670 };
 const EVENTS_GATE_REASON =
-  'POST /events p99 gated at 6× the target, not 3×: each request is a WAL flush + a Redis enqueue on the same 2 cores, and with test runs sharing them (load average 10–14) quick runs measured p99 48–84 ms';
+  'POST /events gated at 3× the target p99 (60 ms) but only a third of its rate: each request is a WAL flush + a Redis enqueue on the same 2 cores as autocannon; a CI run alone measured 2,591 req/s p99 11 ms, runs sharing the cores with test suites (load 10–14) 1.2–1.5k req/s p99 48–84 ms';
 
 interface Figures {
   rps: number;
@@ -300,7 +300,7 @@ try {
     console.log(
       `\nquick gates: status p99 ≤ ${GATE.statusP99Ms} ms at ≥ ${GATE.statusRps} req/s: ${statusBad ? 'FAILED' : 'ok'} (${ours.p99} ms, ${ours.rps.toFixed(0)} req/s); POST /events p99 ≤ ${GATE.eventsP99Ms} ms at ≥ ${GATE.eventsRps} req/s: ${eventsBad ? 'FAILED' : 'ok'} (${events.p99} ms, ${events.rps.toFixed(0)} req/s)`,
     );
-    console.log(`  why not 3×: ${EVENTS_GATE_REASON}`);
+    console.log(`  note: ${EVENTS_GATE_REASON}`);
   } else {
     await api.stop();
     console.log('\n== d. GET status, embedded PGlite (devteam serve, DEVTEAM_SANDBOX=none, DEVTEAM_RECONCILE_MS=60000)');

@@ -48,12 +48,12 @@ const ROUND_WAIT_MS = 180_000;
 const TARGET = { handshakeP99: 10, handshakeFloor: 300, frameP99: 20, frameFloor: 500, frameAt: 1000 };
 // The quick gates (measured ranges in docs/performance.md). 3× the target where this machine
 // passes it; where it does not, the honest figure, and the reason is printed with the verdict.
-const GATE = { handshakeP99: 60, frameP99: { 1: 60, 100: 150, 1000: 400 } as Record<number, number> };
+const GATE = { handshakeP99: 30, frameP99: { 1: 60, 100: 60, 1000: 80 } as Record<number, number> };
 const GATE_REASON = {
   handshake:
-    'gate 6× the target, not 3×: p99 of 200 sequential handshakes is the 2nd-worst sample, and on 2 cores shared with test runs (load average 10–14) it reached 28–31 ms in 2 of 3 runs',
+    'gate 3× the target; p99 of 200 sequential handshakes is the 2nd-worst sample: a CI run alone measured 8 ms, runs sharing the cores with test suites (load 10–14) 15–31 ms',
   frames:
-    'gates 3× the target at 1 subscriber, 7.5× at 100, 20× at 1,000: the worker transitions come in bursts and the N client sockets live in this one process on the same 2 cores, so each burst queues N × burst messages (measured 143–287 ms at 1,000 under load average 10–14)',
+    'gates 3× the target at 1 and 100 subscribers, 4× at 1,000 (80 ms): the worker transitions come in bursts and the 1,000 client sockets live in this one process on the same 2 cores, so each burst queues 1,000 × burst messages; a CI run alone measured p99 27 ms at 1,000 (target missed), runs under load 10–14 143–287 ms',
 };
 const frameGate = (n: number) => GATE.frameP99[n] ?? GATE.frameP99[1000]!;
 
@@ -319,7 +319,7 @@ try {
   }
   const frameGates = SUBSCRIBERS.map((n) => `${n} subs ≤ ${frameGate(n)} ms`).join(', ');
   console.log(`quick gates (handshake p99 ≤ ${GATE.handshakeP99} ms; frame p99 ${frameGates}; project completed): ${failed ? 'FAILED' : 'ok'}`);
-  console.log(`  why not 3×: ${GATE_REASON.handshake}`);
+  console.log(`  note: ${GATE_REASON.handshake}`);
   console.log(`  why not 3×: ${GATE_REASON.frames}`);
 } finally {
   for (const s of services) if (s.child.exitCode === null && s.child.signalCode === null) await s.stop().catch(() => {});
