@@ -5,9 +5,8 @@ import { Command, Option } from 'commander';
 import { ConfigError, isDistributed, loadConfig, parseApiKeys, SETTINGS, type Config, type SettingKey } from './config.js';
 import { migrate, migrationStatus, openDatabase } from './infra/db/index.js';
 import { createLogger, redactText, SecretRegistry, type Logger } from './infra/log.js';
-import { protectedPaths, startRuntime, type Roles } from './runtime.js';
+import { sandboxOf, startRuntime, type Roles } from './runtime.js';
 import { formatDoctor, runDoctor } from './infra/doctor/index.js';
-import { createSandbox } from './infra/sandbox/index.js';
 import { startInspection, type Inspection } from './infra/inspect.js';
 import { runWatch } from './cli-watch.js';
 import { ALL_MODEL_KEY_VARS, secretNamespaceValues } from './project/index.js';
@@ -112,15 +111,7 @@ async function runDoctorCommand(flags: { json?: boolean } & Record<string, unkno
   const config = configFrom(flags);
   // No logger: the report is the output; a sandbox that cannot start is a line in it.
   // The same sandbox settings as runs use, so "ok" here means a run finds the same tools.
-  const sandbox = createSandbox({
-    driver: config.sandbox,
-    image: config.sandboxImage,
-    network: config.sandboxNetwork,
-    binds: config.sandboxBinds,
-    agentPath: config.agentPath,
-    protectedPaths: protectedPaths(config),
-    prefix: 'devteam-doctor',
-  });
+  const sandbox = sandboxOf(config, { prefix: 'devteam-doctor' });
   try {
     const report = await runDoctor({ driver: config.sandbox, sandbox });
     process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : formatDoctor(report));

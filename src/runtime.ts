@@ -197,16 +197,7 @@ function openWorkspaces(config: Config, closers: Closers, log: Logger): { repos:
     fileRemotes: { roots: config.fileRemoteRoots, forbidden: protectedPaths(config) },
     log,
   });
-  const sandbox = createSandbox({
-    driver: config.sandbox,
-    image: config.sandboxImage,
-    network: config.sandboxNetwork,
-    binds: config.sandboxBinds,
-    agentPath: config.agentPath,
-    // The embedded database's files and every tenant's checkouts: never inside a sandbox.
-    protectedPaths: protectedPaths(config),
-    log,
-  });
+  const sandbox = sandboxOf(config, { log });
   closers.push({ name: 'sandbox', close: () => sandbox.close() });
   // The one warning about the host runner (HostSandbox itself stays quiet).
   if (sandbox.driver === 'none') log.warn('DEVTEAM_SANDBOX=none: agents and builds run on this host without isolation or limits');
@@ -287,6 +278,20 @@ async function startApiRole(config: Config, backends: Backends, closers: Closers
   });
   if (!config.apiKeys) log.warn('no DEVTEAM_API_KEYS set: local single-user mode, every caller is tenant "local"');
   return http;
+}
+
+/** The configured sandbox driver with this process's settings: the same for runs and for doctor. */
+export function sandboxOf(config: Config, opts: { prefix?: string; log?: Logger } = {}): Sandbox {
+  return createSandbox({
+    driver: config.sandbox,
+    image: config.sandboxImage,
+    network: config.sandboxNetwork,
+    binds: config.sandboxBinds,
+    agentPath: config.agentPath,
+    // The embedded database's files and every tenant's checkouts: never inside a sandbox.
+    protectedPaths: protectedPaths(config),
+    ...opts,
+  });
 }
 
 /** The embedded database's files and every tenant's checkouts: never in a sandbox, never a file remote. */
