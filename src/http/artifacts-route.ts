@@ -4,7 +4,7 @@ import type { TemplatedApp } from 'uWebSockets.js';
 import { z } from 'zod';
 import { listArtifacts, type ArtifactsRequest, type ListArtifactsDeps } from '../app/index.js';
 import type { Logger } from '../infra/log.js';
-import { TaskIdSchema } from '../infra/tasks/index.js';
+import { TaskIdSchema } from '../project/index.js';
 import { authenticate } from './auth.js';
 import { ApiError, validationError } from './errors.js';
 import { Exchange, type InFlight } from './exchange.js';

@@ -3,8 +3,7 @@
 import { z } from 'zod';
 import { PROJECT_COMMANDS } from '../app/apply-command.js';
 import { ClientMessageSchema, FrameSchema } from '../client/index.js';
-import { TaskIdSchema } from '../infra/tasks/index.js';
-import { initializeBodySchema, projectIdSchema } from '../project/index.js';
+import { initializeBodySchema, projectIdSchema, TaskIdSchema } from '../project/index.js';
 import { artifactsQuerySchema, executionIdSchema, EXECUTIONS_PATH } from './artifacts-route.js';
 import { STATUS_PATH } from './automation-routes.js';
 import { AUTOMATION_PATH } from './control-routes.js';

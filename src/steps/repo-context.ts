@@ -3,8 +3,7 @@
 import { lstat, readFile, realpath } from 'node:fs/promises';
 import { posix, sep } from 'node:path';
 import { gitProcessEnv, runGit } from '../infra/repo/index.js';
-import type { Task } from '../infra/tasks/index.js';
-import type { RelevantReason, RepoContext } from '../project/index.js';
+import type { RelevantReason, RepoContext, Task } from '../project/index.js';
 
 export const DEFAULT_CONTEXT_MAX_FILES = 400;
 export const DEFAULT_CONTEXT_BUDGET_BYTES = 24 * 1024;

@@ -4,7 +4,8 @@
 import type { SelectedTask, SelectOutput, StepInput } from '../machines/index.js';
 import { findUnstorableText, TEXT_PROBLEM_MESSAGES } from '../project/index.js';
 import { resetToBase } from '../infra/repo/index.js';
-import { progress, selectNextTask, type Task, type TaskList } from '../infra/tasks/index.js';
+import { progress, selectNextTask } from '../infra/tasks/index.js';
+import type { Task, TaskList } from '../project/index.js';
 import type { StepContext } from './step-context.js';
 import type { StepEnv } from './step-env.js';
 

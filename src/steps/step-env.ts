@@ -4,10 +4,10 @@
 // handle are resolved once in it, and again only when a step finds them gone.
 import { existsSync } from 'node:fs';
 import type { ArtifactsStore } from '../infra/db/index.js';
-import { readTenantSecret, type InitializeBody, type PromptTemplates } from '../project/index.js';
+import { readTenantSecret, type InitializeBody, type PromptTemplates, type Task, type TaskList } from '../project/index.js';
 import { createWorkBranch, currentBranch, projectPaths, removeStaleLocks, type RepoCache } from '../infra/repo/index.js';
 import { SandboxError, type ProjectSandbox, type Sandbox } from '../infra/sandbox/index.js';
-import { loadTaskList, type Task, type TaskList } from '../infra/tasks/index.js';
+import { loadTaskList } from '../infra/tasks/index.js';
 
 export interface ProjectStepsDeps {
   repos: RepoCache;

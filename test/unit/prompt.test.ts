@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PromptTemplateError, renderPrompt, trimFeedback, type PromptInput, type PromptTemplates } from '../../src/project/index.js';
 import { buildRepoContext, loadPromptTemplates } from '../../src/steps/index.js';
-import type { Task } from '../../src/infra/tasks/index.js';
+import type { Task } from '../../src/project/index.js';
 import { gitWork, initCheckout } from '../support/git-remote.js';
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');

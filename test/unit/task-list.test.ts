@@ -6,15 +6,13 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
   TaskListError,
-  TaskListSchema,
   defaultTemplatePath,
   parseTaskList,
   progress,
   selectNextTask,
-  type Task,
-  type TaskList,
   type TaskListProblem,
 } from '../../src/infra/tasks/index.js';
+import { TaskListSchema, type Task, type TaskList } from '../../src/project/index.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const FIXTURE = fileURLToPath(new URL('../fixtures/spec-task-list.md', import.meta.url));

@@ -1,16 +1,5 @@
-// Public surface of the task list: its schema, the parser, choosing the next task, and reading
+// Reading task lists (the model itself is src/project/task-model.ts): the parser, choosing the next task, and reading
 // the list from a checkout (or the default template) without writing to it.
-export {
-  CriterionSchema,
-  PhaseIdSchema,
-  PhaseSchema,
-  StepIdSchema,
-  StepSchema,
-  TaskIdSchema,
-  TaskListSchema,
-  TaskSchema,
-} from './task-list.js';
-export type { Criterion, Phase, Step, Task, TaskList } from './task-list.js';
 export { parseTaskList, TaskListError } from './parse-task-list.js';
 export type { ParseTaskListOptions, TaskListProblem } from './parse-task-list.js';
 export { progress, selectNextTask } from './select-task.js';

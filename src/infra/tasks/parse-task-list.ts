@@ -3,7 +3,7 @@
 // stages: source lines → what each line is → the outline (phases, tasks, sub-steps, criteria, each
 // checked where it is written) → dependencies resolved to ids → no cycle in what waits for what.
 import { findCycle } from './find-cycle.js';
-import type { Criterion, Phase, Task, TaskList } from './task-list.js';
+import type { Criterion, Phase, Task, TaskList } from '../../project/task-model.js';
 
 /** What is wrong, for callers that branch on it; the message says it for people. */
 export type TaskListProblem =

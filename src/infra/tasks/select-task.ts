@@ -1,6 +1,6 @@
 // Which task the runner works on next, and how far along the list is: pure functions over a
 // parsed TaskList and the set of task ids already done, so the pipeline's SELECT step has no I/O.
-import type { Task, TaskList } from './task-list.js';
+import type { Task, TaskList } from '../../project/task-model.js';
 
 export type TaskSelection =
   | { task: Task }

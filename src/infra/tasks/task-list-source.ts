@@ -5,7 +5,7 @@ import { lstat, open, realpath, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, posix, relative, sep, win32 } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseTaskList } from './parse-task-list.js';
-import type { TaskList } from './task-list.js';
+import type { TaskList } from '../../project/task-model.js';
 
 /** Where the task list lives in a repository unless the project says otherwise. */
 export const DEFAULT_TASK_LIST_PATH = 'ai_docs/tasks/task_list.md';
