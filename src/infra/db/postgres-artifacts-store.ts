@@ -47,7 +47,7 @@ export class PostgresArtifactsStore implements ArtifactsStore {
       params.push(opts.taskId);
       where += ' AND task_id = $2';
     }
-    return this.sql.unsafe<ArtifactRecord[]>(`SELECT ${columns} FROM artifacts WHERE ${where} ORDER BY created_at, id`, params as never[], PREPARED);
+    return this.sql.unsafe<ArtifactRecord[]>(`SELECT ${columns} FROM artifacts WHERE ${where} ORDER BY seq`, params as never[], PREPARED);
   }
 
   /** One artifact with its content; null for an unknown (or malformed) id. */
