@@ -7,6 +7,7 @@ import { migrate, migrationStatus, openDatabase } from './infra/db/index.js';
 import { createLogger, redactText, SecretRegistry, type Logger } from './infra/log.js';
 import { sandboxOf, startRuntime, type Roles } from './runtime.js';
 import { formatDoctor, runDoctor } from './infra/doctor/index.js';
+import { splitAgentPath } from './infra/sandbox/index.js';
 import { startInspection, type Inspection } from './infra/inspect.js';
 import { runWatch } from './cli-watch.js';
 import { ALL_MODEL_KEY_VARS, secretNamespaceValues } from './project/index.js';
@@ -113,7 +114,7 @@ async function runDoctorCommand(flags: { json?: boolean } & Record<string, unkno
   // The same sandbox settings as runs use, so "ok" here means a run finds the same tools.
   const sandbox = sandboxOf(config, { prefix: 'devteam-doctor' });
   try {
-    const report = await runDoctor({ driver: config.sandbox, sandbox });
+    const report = await runDoctor({ driver: config.sandbox, sandbox, agentPaths: splitAgentPath(config.agentPath) });
     process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : formatDoctor(report));
     process.exitCode = report.ok ? 0 : 1;
   } finally {

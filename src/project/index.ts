@@ -39,7 +39,7 @@ export {
   type SkipReason,
 } from './prompt.js';
 export { projectIdSchema } from './project-id.js';
-export { AGENT_PRESETS, ALL_MODEL_KEY_VARS, MODEL_KEY_VARS, type AgentPresetName } from './agent-presets.js';
+export { AGENT_CLI_NAMES, AGENT_CLIS, AGENT_PRESETS, agentKeyVars, ALL_MODEL_KEY_VARS, MODEL_KEY_VARS, type AgentPresetName } from './agent-presets.js';
 export {
   initializeBodySchema,
   initializePolicyIssues,

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { buildInvocation, realDirectory, runAgent, writeNewFile } from '../infra/agent/index.js';
 import { changedBetween, diffOf, resolveRef, restoreTree, saveWorkTree, snapshotTree } from '../infra/repo/index.js';
 import { selectedTaskSchema, type CurrentTask, type ImplementOutput, type SelectedTask, type StepInput } from '../machines/index.js';
-import { readTenantSecret, type Task } from '../project/index.js';
+import { MODEL_KEY_VARS, readTenantSecret, type AgentPresetName, type Task } from '../project/index.js';
 import { renderPrompt, trimFeedback } from '../project/index.js';
 import { buildRepoContext } from './repo-context.js';
 import { selectedTask } from './select.js';
@@ -47,7 +47,7 @@ export async function implementStep(env: StepEnv, input: StepInput, { signal, lo
     args: agent.args,
     command: agent.command,
     home: `${box.workspacePath}/${RUNNER_DIR}/home`,
-    env: agentEnv(deps.env, env.project.tenant, agent.keyEnv),
+    env: agentEnv(deps.env, env.project.tenant, agent),
   });
 
   const before = await snapshotTree(repoDir, signal);
@@ -116,13 +116,10 @@ export function attemptRef(executionId: string, taskId: string, attempt: number)
   return `refs/devteam/${executionId}/${taskId}/${attempt}`;
 }
 
-/** Variables the presets read their model key from. */
-const MODEL_KEY_VARS = ['ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'GEMINI_API_KEY'];
-
-/** The worker's environment, with the project's own model key (named by `keyEnv`, in the tenant's namespace) in place of the defaults. */
-function agentEnv(env: Record<string, string | undefined>, tenant: string, keyEnv: string | undefined): Record<string, string | undefined> {
-  if (!keyEnv) return env;
-  const key = readTenantSecret(env, tenant, keyEnv);
-  if (!key) throw new Error(`${keyEnv} (the project's agent.keyEnv) is not set in the worker's environment`);
-  return { ...env, ...Object.fromEntries(MODEL_KEY_VARS.map((name) => [name, key])) };
+/** The worker's environment, with the project's own model key (named by `keyEnv`, in the tenant's namespace) in the preset's key variables. */
+function agentEnv(env: Record<string, string | undefined>, tenant: string, agent: { preset: AgentPresetName; keyEnv?: string | undefined }): Record<string, string | undefined> {
+  if (!agent.keyEnv) return env;
+  const key = readTenantSecret(env, tenant, agent.keyEnv);
+  if (!key) throw new Error(`${agent.keyEnv} (the project's agent.keyEnv) is not set in the worker's environment`);
+  return { ...env, ...Object.fromEntries(MODEL_KEY_VARS[agent.preset].map((name) => [name, key])) };
 }

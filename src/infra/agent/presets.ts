@@ -1,5 +1,6 @@
 // The argv, environment and config files of each supported agent CLI, as measured offline against a
 // scripted model server (see agents.md): credentials and base URLs come from the worker's env.
+import { AGENT_CLIS } from '../../project/index.js';
 import { AgentError, type AgentInvocation, type AgentPresetName } from './agent.js';
 
 export interface AgentInput {
@@ -73,7 +74,7 @@ function aider(input: AgentInput): AgentInvocation {
   }
   return {
     argv: [
-      'aider',
+      AGENT_CLIS.aider,
       '--yes-always',
       '--no-auto-commits',
       '--no-check-update',
@@ -102,7 +103,7 @@ function claudeCode(input: AgentInput): AgentInvocation {
   };
   return {
     argv: [
-      'claude',
+      AGENT_CLIS['claude-code'],
       '-p',
       input.prompt,
       '--dangerously-skip-permissions',
@@ -136,7 +137,7 @@ function codex(input: AgentInput): AgentInvocation {
     : [];
   return {
     argv: [
-      'codex',
+      AGENT_CLIS.codex,
       'exec',
       '-m',
       input.model ?? DEFAULT_CODEX_MODEL,
@@ -174,7 +175,7 @@ function gemini(input: AgentInput): AgentInvocation {
   };
   return {
     // -m always: without it gemini first makes a routing call to pick a model.
-    argv: ['gemini', '-m', input.model ?? DEFAULT_GEMINI_MODEL, '-p', input.prompt, '--yolo', '--skip-trust', '-o', 'stream-json', ...input.args],
+    argv: [AGENT_CLIS.gemini, '-m', input.model ?? DEFAULT_GEMINI_MODEL, '-p', input.prompt, '--yolo', '--skip-trust', '-o', 'stream-json', ...input.args],
     env: { ...pick(input, ['GOOGLE_GEMINI_BASE_URL']), GEMINI_API_KEY: key, HOME: input.home },
     files: [{ path: '.gemini/settings.json', content: `${JSON.stringify(settings, null, 2)}\n` }],
     secrets: [key],
@@ -204,7 +205,7 @@ function opencode(input: AgentInput): AgentInvocation {
     share: 'disabled',
   };
   return {
-    argv: ['opencode', 'run', '--pure', '--format', 'json', ...modelArgs('-m', input.model ? qualified : undefined), ...input.args, input.prompt],
+    argv: [AGENT_CLIS.opencode, 'run', '--pure', '--format', 'json', ...modelArgs('-m', input.model ? qualified : undefined), ...input.args, input.prompt],
     env: {
       OPENAI_API_KEY: key,
       OPENCODE_CONFIG: `${input.home}/${OPENCODE_CONFIG_FILE}`,

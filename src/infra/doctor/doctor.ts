@@ -16,6 +16,8 @@ export interface DoctorCheck {
   required: boolean;
   /** Version string when present; null when absent or unreachable. */
   version: string | null;
+  /** Where it was found (host path, or the path inside the sandbox); null when absent. */
+  path?: string | null;
   /** Why it is absent or unusable, when known. */
   problem?: string;
 }
@@ -32,15 +34,19 @@ export interface DoctorOptions {
   /** The configured sandbox (the host runner for "none"). Must not be started yet: doctor starts one and removes it. */
   sandbox: Sandbox;
   docker?: Dockerode;
+  /** DEVTEAM_AGENT_PATH: searched before the host's PATH, as the runs' sandboxes are. */
+  agentPaths?: readonly string[];
   timeoutMs?: number;
 }
 
 const HOST_REQUIRED = ['git', 'node'] as const;
 const HOST_OPTIONAL = ['npm', 'docker', 'bwrap', ...OPTIONAL_TOOLS.filter((t) => t !== 'npm')];
 
-async function runOnHost(argv: readonly string[], timeoutMs: number): Promise<{ exitCode: number | null; stdout: string }> {
+async function runOnHost(argv: readonly string[], timeoutMs: number, agentPaths: readonly string[]): Promise<{ exitCode: number | null; stdout: string }> {
   const [file, ...args] = argv;
-  const result = await execa(file!, args, { reject: false, timeout: timeoutMs, stdin: 'ignore' });
+  // The agent folders first, as a sandbox's PATH has them: "ok" here means a run finds the same CLI.
+  const path = [...agentPaths, process.env.PATH ?? ''].filter(Boolean).join(':');
+  const result = await execa(file!, args, { reject: false, timeout: timeoutMs, stdin: 'ignore', env: { PATH: path } });
   return { exitCode: result.exitCode ?? null, stdout: String(result.stdout ?? '') };
 }
 
@@ -54,7 +60,7 @@ async function dockerEngine(docker: Dockerode, timeoutMs: number): Promise<Docto
 }
 
 function fromTools(tools: ToolVersion[], required: readonly string[]): DoctorCheck[] {
-  return tools.map((t) => ({ name: t.name, required: required.includes(t.name), version: t.version }));
+  return tools.map((t) => ({ name: t.name, required: required.includes(t.name), version: t.version, path: t.path }));
 }
 
 async function sandboxChecks(sandbox: Sandbox, timeoutMs: number): Promise<DoctorCheck[]> {
@@ -80,7 +86,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   const timeoutMs = options.timeoutMs ?? 30_000;
   const docker = options.docker ?? new Dockerode();
   const [hostHealth, engine, inside] = await Promise.all([
-    checkTools((argv) => runOnHost(argv, timeoutMs), HOST_REQUIRED, HOST_OPTIONAL),
+    checkTools((argv) => runOnHost(argv, timeoutMs, options.agentPaths ?? []), HOST_REQUIRED, HOST_OPTIONAL),
     dockerEngine(docker, Math.min(timeoutMs, 5_000)),
     sandboxChecks(options.sandbox, timeoutMs),
   ]);
@@ -100,7 +106,7 @@ export function formatDoctor(report: DoctorReport): string {
   const row = (c: DoctorCheck) => {
     const mark = c.version ? 'ok     ' : c.required ? 'MISSING' : 'absent ';
     const tail = c.version ?? (c.problem ? `(${c.problem})` : c.required ? '(required)' : '(optional)');
-    return `  ${mark}  ${c.name.padEnd(14)} ${tail}`;
+    return `  ${mark}  ${c.name.padEnd(14)} ${tail}${c.path ? `  at ${c.path}` : ''}`;
   };
   lines.push('host:');
   lines.push(...report.host.map(row));

@@ -38,6 +38,8 @@ import {
   type Sandbox,
   type SandboxHealth,
   type SandboxSpec,
+  agentDirsOf,
+  type AgentDirs,
 } from './sandbox.js';
 import { checkTools } from './tool-check.js';
 
@@ -52,10 +54,11 @@ export interface BwrapSandboxOptions {
    */
   binds?: string[];
   /**
-   * Directories of agent CLIs (DEVTEAM_AGENT_PATH), shown read-only at their own path together
-   * with the installs their symlinked entries resolve into, so the CLIs run.
+   * Directories of agent CLIs (DEVTEAM_AGENT_PATH and those found on the service's PATH), shown
+   * read-only at their own path together with the installs their symlinked entries resolve into,
+   * so the CLIs run.
    */
-  agentPaths?: string[];
+  agentPaths?: AgentDirs;
   /**
    * Host paths no sandbox may ever show (the data directory, the repository caches): a bind or
    * agent install that would is refused, as is a workspace that contains one.
@@ -116,7 +119,7 @@ export class BwrapSandbox implements Sandbox {
   private execCounter = 0;
 
   private readonly binds: readonly ReadOnlyBind[];
-  private readonly agentPaths: readonly string[];
+  private readonly agentPaths: () => readonly string[];
   private readonly protectedPaths: readonly string[];
   private view: { at: number; promise: Promise<HostView> } | undefined;
 
@@ -126,7 +129,7 @@ export class BwrapSandbox implements Sandbox {
     this.cgroupRoot = options.cgroupRoot ?? '/sys/fs/cgroup';
     this.log = options.log;
     this.binds = parseBinds(options.binds ?? []);
-    this.agentPaths = options.agentPaths ?? [];
+    this.agentPaths = agentDirsOf(options.agentPaths);
     this.protectedPaths = options.protectedPaths ?? [];
   }
 
@@ -281,7 +284,7 @@ export class BwrapSandbox implements Sandbox {
   }
 
   private async planHostView(): Promise<HostView> {
-    const [system, agents] = await Promise.all([readHostSystem(), agentInstalls(this.agentPaths, isSystemPath)]);
+    const [system, agents] = await Promise.all([readHostSystem(), agentInstalls(this.agentPaths(), isSystemPath)]);
     const binds = [...system.linkedOut, ...agents.binds, ...this.binds];
     await checkBinds(binds, this.protectedPaths);
     await checkNotSystem(this.protectedPaths);
@@ -334,7 +337,7 @@ export class BwrapSandbox implements Sandbox {
       extendEnv: false,
       // The command's variables reach it through bwrap's inherited environment, not its argv:
       // a model key on a command line would be readable by every host user (ps, /proc/*/cmdline).
-      env: { ...BASE_ENV, PATH: searchPath(this.agentPaths), ...options.env, DEVTEAM_CGROUP_PROCS: dirs ? procsFiles(dirs).join(' ') : '' },
+      env: { ...BASE_ENV, PATH: searchPath(this.agentPaths()), ...options.env, DEVTEAM_CGROUP_PROCS: dirs ? procsFiles(dirs).join(' ') : '' },
       // The masks' empty content: one pipe per masked file, closed at once (bwrap reads to EOF).
       stdio: ['ignore', 'pipe', 'pipe', ...Array.from({ length: bwrap.maskFds }, () => new Uint8Array())],
       detached: true,

@@ -5,7 +5,7 @@ import { isAbsolute } from 'node:path';
 import Dockerode from 'dockerode';
 import type { Logger } from 'pino';
 import { ACTIVITY_FILE, readOomKills, runDockerExec, type ExecHandle } from './docker-exec.js';
-import { searchPath } from './sandbox.js';
+import { agentDirsOf, searchPath, type AgentDirs } from './sandbox.js';
 import { agentInstalls, checkBinds, checkWorkspace, type ReadOnlyBind } from './host-binds.js';
 import {
   SandboxError,
@@ -30,10 +30,11 @@ export interface DockerSandboxOptions {
   /** Extra binds, e.g. '/usr:/usr:ro' for the minimal local image. */
   binds?: string[];
   /**
-   * Directories of agent CLIs (DEVTEAM_AGENT_PATH), mounted read-only at their own path with the
-   * installs their symlinked entries resolve into. They cover whatever the image has there.
+   * Directories of agent CLIs (DEVTEAM_AGENT_PATH and those found on the service's PATH), mounted
+   * read-only at their own path with the installs their symlinked entries resolve into. They cover
+   * whatever the image has there.
    */
-  agentPaths?: string[];
+  agentPaths?: AgentDirs;
   /** Host paths no container may ever mount (the data directory, the repository caches). */
   protectedPaths?: string[];
   log?: Logger;
@@ -62,7 +63,7 @@ export class DockerSandbox implements Sandbox {
   private readonly prefix: string;
   private readonly network: string;
   private readonly binds: string[];
-  private readonly agentPaths: readonly string[];
+  private readonly agentPaths: () => readonly string[];
   private readonly protectedPaths: readonly string[];
   private agents: { at: number; promise: Promise<string[]> } | undefined;
   private readonly log: Logger | undefined;
@@ -75,7 +76,7 @@ export class DockerSandbox implements Sandbox {
     this.prefix = options.prefix ?? 'devteam';
     this.network = options.network ?? 'bridge';
     this.binds = options.binds ?? [];
-    this.agentPaths = options.agentPaths ?? [];
+    this.agentPaths = agentDirsOf(options.agentPaths);
     this.protectedPaths = options.protectedPaths ?? [];
     this.log = options.log;
   }
@@ -218,7 +219,7 @@ export class DockerSandbox implements Sandbox {
       },
     };
     // The agent installs come first on PATH, for every command (agents, builds, doctor's check).
-    options = { ...options, env: { PATH: searchPath(this.agentPaths), ...options.env } };
+    options = { ...options, env: { PATH: searchPath(this.agentPaths()), ...options.env } };
     try {
       return await runDockerExec(this.docker, container, argv, options, hooks);
     } catch (error) {
@@ -249,7 +250,7 @@ export class DockerSandbox implements Sandbox {
   }
 
   private async resolveBinds(): Promise<string[]> {
-    const installs = await agentInstalls(this.agentPaths);
+    const installs = await agentInstalls(this.agentPaths());
     // A mount cannot be a symlink: the real directory at the configured path (its absolute links work).
     const agents = [...installs.binds, ...installs.aliases.map((a) => ({ host: a.target, inside: a.path }))];
     // Named volumes (no leading /) are not host paths; `host:inside[:mode]` otherwise.

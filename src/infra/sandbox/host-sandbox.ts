@@ -10,7 +10,9 @@ import type { Logger } from 'pino';
 import { checkWorkspace } from './host-binds.js';
 import { commandOutput } from './output-collector.js';
 import {
+  agentDirsOf,
   searchPath,
+  type AgentDirs,
   SandboxError,
   sandboxName,
   type EnsureResult,
@@ -25,8 +27,8 @@ import { checkTools } from './tool-check.js';
 export interface HostSandboxOptions {
   /** Prefix of sandbox names (and of the per-project HOME directories under the OS temp dir). */
   prefix?: string;
-  /** DEVTEAM_AGENT_PATH: directories put first on every command's PATH. */
-  agentPaths?: string[];
+  /** DEVTEAM_AGENT_PATH and the service PATH's agent folders: put first on every command's PATH. */
+  agentPaths?: AgentDirs;
   /** Host paths no workspace may contain (the data directory, the repository caches). */
   protectedPaths?: string[];
   log?: Logger;
@@ -49,17 +51,14 @@ interface Project {
 export class HostSandbox implements Sandbox {
   readonly driver = 'none' as const;
   private readonly prefix: string;
-  private readonly path: string;
+  private readonly agentPaths: () => readonly string[];
   private readonly protectedPaths: readonly string[];
   private readonly log: Logger | undefined;
   private readonly projects = new Map<string, Project>();
 
   constructor(options: HostSandboxOptions = {}) {
     this.prefix = options.prefix ?? 'devteam';
-    // The runner's own node (and npm) stays reachable: on macOS it is rarely under SANDBOX_PATH.
-    const path = searchPath(options.agentPaths ?? []);
-    const nodeDir = dirname(process.execPath);
-    this.path = path.split(':').includes(nodeDir) ? path : `${path}:${nodeDir}`;
+    this.agentPaths = agentDirsOf(options.agentPaths);
     this.protectedPaths = options.protectedPaths ?? [];
     this.log = options.log;
   }
@@ -121,6 +120,13 @@ export class HostSandbox implements Sandbox {
     };
   }
 
+  /** The agent folders, the system's, and the runner's own node (on macOS rarely under SANDBOX_PATH). */
+  private searchPath(): string {
+    const path = searchPath(this.agentPaths());
+    const nodeDir = dirname(process.execPath);
+    return path.split(':').includes(nodeDir) ? path : `${path}:${nodeDir}`;
+  }
+
   private async exec(project: Project, argv: readonly string[], options: ExecOptions): Promise<ExecResult> {
     const { stdout, stderr, result } = commandOutput(options);
     if (options.signal?.aborted || project.removed) return result('cancelled', null);
@@ -134,7 +140,7 @@ export class HostSandbox implements Sandbox {
       reject: false,
       // The runner's environment holds secrets: commands get only this base and their own variables.
       extendEnv: false,
-      env: { PATH: this.path, HOME: project.home, LANG: 'C.UTF-8', ...options.env },
+      env: { PATH: this.searchPath(), HOME: project.home, LANG: 'C.UTF-8', ...options.env },
       stdin: 'ignore',
       // Its own process group, so "everything it started" is one kill of -pid.
       detached: true,

@@ -21,7 +21,7 @@ export type {
   ToolVersion,
 } from './sandbox.js';
 export { DEFAULT_MAX_OUTPUT_BYTES, OutputCollector } from './output-collector.js';
-export { checkTools, parseToolCheck, toolCheckArgv } from './tool-check.js';
+export { checkTools, locateTools, parseToolCheck, toolCheckArgv } from './tool-check.js';
 export type { RunForToolCheck } from './tool-check.js';
 export { BwrapSandbox } from './bwrap-sandbox.js';
 export type { BwrapSandboxOptions } from './bwrap-sandbox.js';
@@ -30,4 +30,6 @@ export type { HostSandboxOptions } from './host-sandbox.js';
 export { DockerSandbox } from './docker-sandbox.js';
 export type { DockerSandboxOptions } from './docker-sandbox.js';
 export { parseOomKills } from './docker-exec.js';
-export { createSandbox, type SandboxSettings } from './create-sandbox.js';
+export { createSandbox, splitAgentPath, type SandboxSettings } from './create-sandbox.js';
+export { agentLocator, locateAgents, type AgentCliPaths, type AgentLocation, type AgentSearch } from './agent-dirs.js';
+export { DRIVER_REMEDY, probeSandbox, type SandboxProbe } from './sandbox-probe.js';

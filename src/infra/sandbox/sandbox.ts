@@ -3,11 +3,12 @@
 // (a long-lived container per project), local (bubblewrap + cgroups on this host) and none (the
 // host runner: the same interface on the host, without isolation or limits).
 import { createHash } from 'node:crypto';
+import { AGENT_CLI_NAMES } from '../../project/index.js';
 
 /** PATH of commands inside a sandbox (callers may put directories before it, e.g. agent CLIs). */
 export const SANDBOX_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
-/** PATH of every command in a sandbox: the agent install folders (DEVTEAM_AGENT_PATH) first. */
+/** PATH of every command in a sandbox: the agent install folders (DEVTEAM_AGENT_PATH, then those found on the service's PATH) first. */
 export function searchPath(agentPaths: readonly string[]): string {
   return [...agentPaths, SANDBOX_PATH].join(':');
 }
@@ -19,6 +20,18 @@ export function searchPath(agentPaths: readonly string[]): string {
 export const WORKSPACE = '/workspace';
 
 export type SandboxDriverName = 'docker' | 'local' | 'none';
+
+/**
+ * The agent install folders a driver shows and puts first on PATH: a fixed list, or a function
+ * read again per command (the service's PATH is searched anew, so a CLI installed later is found).
+ */
+export type AgentDirs = readonly string[] | (() => readonly string[]);
+
+export function agentDirsOf(dirs: AgentDirs | undefined): () => readonly string[] {
+  if (typeof dirs === 'function') return dirs;
+  const fixed = dirs ?? [];
+  return () => fixed;
+}
 
 export interface SandboxLimits {
   /** CPUs (fractions allowed): 1 = one full core. */
@@ -67,6 +80,8 @@ export interface ToolVersion {
   name: string;
   /** First line of `<tool> --version`, or null when the tool is absent. */
   version: string | null;
+  /** Where the place's PATH found it (`command -v`), or null when absent. */
+  path: string | null;
 }
 
 export interface SandboxHealth {
@@ -119,7 +134,7 @@ export interface Sandbox {
 
 /** Tools the health check looks for: required ones must be present. */
 export const REQUIRED_TOOLS = ['git', 'node'] as const;
-export const OPTIONAL_TOOLS = ['npm', 'aider', 'claude', 'codex', 'opencode', 'gemini'] as const;
+export const OPTIONAL_TOOLS: readonly string[] = ['npm', ...AGENT_CLI_NAMES];
 
 export class SandboxError extends Error {
   constructor(
