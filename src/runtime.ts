@@ -40,6 +40,8 @@ import { FrameSeqStore } from './infra/db/index.js';
 import { Metrics, startMetricsServer } from './infra/metrics/index.js';
 import { RepoCache } from './infra/repo/index.js';
 import { createSandbox, type Sandbox } from './infra/sandbox/index.js';
+import { MemoryWorkerRegistry, RedisWorkerRegistry, type WorkerRegistry } from './infra/workers/index.js';
+import { WorkerAnnouncer } from './actors/worker-announcer.js';
 
 export interface Roles {
   api: boolean;
@@ -69,6 +71,8 @@ interface Backends {
   bus: Bus;
   frames: FrameLog;
   kv: Kv;
+  /** The live workers and what each can run (Redis, or this process's one worker). */
+  workers: WorkerRegistry;
   metrics: Metrics;
   events: EventsStore;
   artifacts: ArtifactsStore;
@@ -83,7 +87,7 @@ export async function startRuntime(config: Config, roles: Roles, log: Logger, op
   try {
     const backends = await openBackends(config, distributed, closers, log);
     if (roles.worker) await startWorkerRole(config, backends, { distributed, api: roles.api, inspect: options.inspect }, closers, log);
-    const http = roles.api ? await startApiRole(config, backends, closers, log) : null;
+    const http = roles.api ? await startApiRole(config, backends, distributed, closers, log) : null;
     log.info({ mode, db: backends.db.mode, api: roles.api, worker: roles.worker, port: http?.port ?? null }, 'devteam runner started');
     return { port: http?.port ?? null, mode, stop };
   } catch (error) {
@@ -126,6 +130,8 @@ async function openBackends(config: Config, distributed: boolean, closers: Close
   closers.push({ name: 'frames', close: () => frames.close() });
   const kv: Kv = distributed ? new RedisKv(redis) : new MemoryKv();
   closers.push({ name: 'kv', close: () => kv.close() });
+  const workers: WorkerRegistry = distributed ? new RedisWorkerRegistry({ ...redis, log }) : new MemoryWorkerRegistry();
+  closers.push({ name: 'workers', close: () => workers.close() });
 
   return {
     db,
@@ -134,6 +140,7 @@ async function openBackends(config: Config, distributed: boolean, closers: Close
     bus,
     frames,
     kv,
+    workers,
     metrics: new Metrics(),
     events: new PostgresEventsStore(db.sql),
     artifacts: new PostgresArtifactsStore(db.sql),
@@ -179,6 +186,12 @@ async function startWorkerRole(
     metrics,
   });
   closers.push({ name: 'worker', close: () => consumer.close(config.shutdownTimeoutMs) });
+  // What this worker can run, probed with the runs' own sandbox settings, told to the API (and the log).
+  const probe = sandboxOf(config, { prefix: 'devteam-probe', log });
+  closers.push({ name: 'probe-sandbox', close: () => probe.close() });
+  const announcer = new WorkerAnnouncer({ registry: backends.workers, probeSandbox: probe, env: process.env, log });
+  await announcer.start();
+  closers.push({ name: 'announcer', close: () => announcer.stop() });
   const janitor = new Janitor({ sandbox, repos, sandboxIdleMs: config.sandboxIdleMs, repoUnusedMs: config.repoCacheUnusedMs, log });
   janitor.start();
   closers.push({ name: 'janitor', close: () => janitor.stop() });
@@ -229,7 +242,7 @@ function projectSteps(config: Config, deps: { repos: RepoCache; sandbox: Sandbox
 }
 
 /** The API: the outbox, the status cache kept fresh by the frame stream, and the HTTP server. */
-async function startApiRole(config: Config, backends: Backends, closers: Closers, log: Logger): Promise<HttpServer> {
+async function startApiRole(config: Config, backends: Backends, distributed: boolean, closers: Closers, log: Logger): Promise<HttpServer> {
   const { db, queue, lease, bus, frames, kv, metrics, events, artifacts, executions } = backends;
   const outbox = new OutboxDispatcher({
     events,
@@ -262,6 +275,8 @@ async function startApiRole(config: Config, backends: Backends, closers: Closers
       apiKeys: parseApiKeys(config.apiKeys),
       // file:// remotes: only inside the operator's roots, never the data dir or the repository caches.
       fileRemotes: { roots: config.fileRemoteRoots, forbidden: protectedPaths(config) },
+      // A project no live worker can run is refused at initialize, naming what is missing.
+      admission: { workers: backends.workers, singleWorker: !distributed },
       readiness: [
         { name: 'database', check: () => db.ping() },
         { name: 'queue', check: () => queue.ping() },
@@ -288,6 +303,8 @@ export function sandboxOf(config: Config, opts: { prefix?: string; log?: Logger 
     network: config.sandboxNetwork,
     binds: config.sandboxBinds,
     agentPath: config.agentPath,
+    // An agent CLI the service finds on its PATH is shown in the sandbox too (its folder, read-only).
+    servicePath: process.env.PATH,
     // The embedded database's files and every tenant's checkouts: never inside a sandbox.
     protectedPaths: protectedPaths(config),
     ...opts,

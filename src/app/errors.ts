@@ -14,6 +14,9 @@ export type ErrorCode =
   | 'invalid_transition'
   | 'conflict'
   | 'store_unavailable'
+  | 'sandbox_unavailable'
+  | 'agent_unavailable'
+  | 'no_capable_worker'
   | 'internal_error';
 
 const STATUS: Record<ErrorCode, number> = {
@@ -27,6 +30,9 @@ const STATUS: Record<ErrorCode, number> = {
   invalid_transition: 409,
   conflict: 409,
   store_unavailable: 503,
+  sandbox_unavailable: 503,
+  agent_unavailable: 422,
+  no_capable_worker: 503,
   internal_error: 500,
 };
 

@@ -14,6 +14,7 @@ import { initializeBodySchema, initializePolicyIssues, type FileRemotePolicy, ty
 import { ApiError, validationError, validationFailed } from './errors.js';
 import { dispatchCommitted } from './dispatch-event.js';
 import { storeCall } from './store-call.js';
+import { admitProject, type AdmissionDeps } from './admit-project.js';
 
 /** How long an Idempotency-Key is remembered (design.md: 6 h). */
 export const IDEMPOTENCY_TTL_MS = 6 * 60 * 60 * 1000;
@@ -31,6 +32,8 @@ export interface StartAutomationDeps {
   enqueueTimeoutMs?: number;
   /** Called once the execution is stored (e.g. to drop a cached status). */
   onStarted?: (tenant: string, projectId: string) => void;
+  /** The live workers' capabilities: a project none of them can run is refused before it is stored. */
+  admission?: AdmissionDeps;
 }
 
 export interface StartAutomationRequest {
@@ -65,6 +68,7 @@ export function parseInitializeBody(raw: unknown, tenant: string, fileRemotes: F
 export async function startAutomation(deps: StartAutomationDeps, req: StartAutomationRequest): Promise<StartedAutomation> {
   const { tenant, correlationId } = req;
   const body = parseInitializeBody(req.body, tenant, deps.fileRemotes);
+  if (deps.admission) await admitProject(deps.admission, body);
   const executionId = crypto.randomUUID();
   const eventId = req.eventId ?? crypto.randomUUID();
   const log = deps.log.child({ correlationId, projectId: body.projectId, executionId, tenant });

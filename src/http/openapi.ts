@@ -28,6 +28,9 @@ const ERROR_WHEN: Record<ErrorCode, string> = {
   conflict: 'the request conflicts with the stored state',
   internal_error: 'a bug (logged, never detailed)',
   store_unavailable: 'the database (or the kv store) did not answer within 1 s; recovers by itself',
+  sandbox_unavailable: 'this service\'s worker cannot start a sandbox with the configured driver (DEVTEAM_SANDBOX); the message names what to install or start; details: {driver, problem, remedy}',
+  agent_unavailable: 'the agent preset\'s CLI is not found inside the worker\'s sandbox, or its model key variable is not set; details: {preset, field, missing: [{kind, message, remedy}]}',
+  no_capable_worker: 'no live worker can run the project (none is running, or each lacks the sandbox, the agent CLI or the key); details: {workers: [{workerId, host, driver, missing}]}',
 };
 
 const errorBodyOf = (codes: readonly [ErrorCode, ...ErrorCode[]]) =>
@@ -86,6 +89,8 @@ const locationHeader = { Location: { description: 'Where to read the result', sc
 const BODY_CODES: ErrorCode[] = ['invalid_json', 'payload_too_large', 'unsupported_media_type', 'validation_failed'];
 /** Codes of every authenticated route that reads the store. */
 const STORE_CODES: ErrorCode[] = ['unauthorized', 'internal_error', 'store_unavailable'];
+/** What initialize (and an event starting a project) answers when no worker can run the project. */
+const ADMISSION_CODES: ErrorCode[] = ['sandbox_unavailable', 'agent_unavailable', 'no_capable_worker'];
 const authed = [{ bearer: [] }];
 const open: Json[] = [];
 
@@ -123,7 +128,9 @@ function paths(): Json {
         requestBody: jsonBody('EventBody'),
         responses: {
           '202': jsonReply('{taskId, eventId, correlationId}: the event row is committed', locationHeader),
-          ...errorResponses([...BODY_CODES, ...STORE_CODES]),
+          ...errorResponses([...BODY_CODES, ...ADMISSION_CODES, ...STORE_CODES], {
+            agent_unavailable: 'a DEVTEAM_AUTOMATION event whose payload is an initialize body names an agent no worker has (see initialize)',
+          }),
         },
       },
     },
@@ -151,7 +158,7 @@ function paths(): Json {
         requestBody: jsonBody('InitializeBody'),
         responses: {
           '202': jsonReply('{executionId, eventId, projectId, correlationId, status}', locationHeader),
-          ...errorResponses([...BODY_CODES, 'conflict', ...STORE_CODES], {
+          ...errorResponses([...BODY_CODES, 'conflict', ...ADMISSION_CODES, ...STORE_CODES], {
             conflict: 'the project already has a live execution, or the Idempotency-Key was seen in the last 6 h (then with Location and details.executionId)',
             validation_failed: 'the body or the Idempotency-Key header is invalid, a secret reference is outside the tenant\'s namespace, a file remote is not allowed; details: [{field, message}]',
           }),

@@ -15,8 +15,10 @@ export interface CliProcess {
   stop(signal?: NodeJS.Signals): Promise<number | string>;
 }
 
-export function startCli(args: string[], env: Record<string, string | undefined>): CliProcess {
-  const child = spawn(process.execPath, [CLI, ...args], {
+/** `wrapper`: an argv the CLI runs under (e.g. `unshare …`), which must exec what follows it. */
+export function startCli(args: string[], env: Record<string, string | undefined>, wrapper: string[] = []): CliProcess {
+  const [file, ...rest] = [...wrapper, process.execPath, CLI, ...args];
+  const child = spawn(file!, rest, {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -54,8 +56,8 @@ export function startCli(args: string[], env: Record<string, string | undefined>
 }
 
 /** Starts `devteam <role>` and waits for the "started" line; returns the process and its HTTP port. */
-export async function startService(args: string[], env: Record<string, string | undefined>): Promise<{ proc: CliProcess; port: number | null }> {
-  const proc = startCli(args, { PORT: '0', ...env });
+export async function startService(args: string[], env: Record<string, string | undefined>, wrapper: string[] = []): Promise<{ proc: CliProcess; port: number | null }> {
+  const proc = startCli(args, { PORT: '0', ...env }, wrapper);
   const started = await Promise.race([
     proc.waitForLine((l) => l.msg === 'devteam runner started', 30_000),
     proc.exited.then((code) => {
