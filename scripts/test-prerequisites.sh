@@ -8,7 +8,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 exec </dev/null # never prompt, also under CI=true
 export DEBIAN_FRONTEND=noninteractive
 
-started=$EPOCHREALTIME
+started=${EPOCHREALTIME/,/.} # a comma in some locales
 # What the tests use: test/support/services.ts, test/integration/sandbox-docker.test.ts.
 PG_URL='host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=3'
 IMAGE='devteam-sandbox:test'
@@ -222,7 +222,7 @@ check_services
 postgres_trust
 sandbox_image
 
-seconds=$(awk -v a="$started" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
+seconds=$(awk -v a="$started" -v b="${EPOCHREALTIME/,/.}" 'BEGIN { printf "%.1f", b - a }')
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$root" = 1 ]; then say "still missing:" >&2; else say "missing (nothing was changed outside this checkout):" >&2; fi
   printf '  %s\n' "${missing[@]}" >&2
