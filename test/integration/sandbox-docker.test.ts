@@ -34,7 +34,7 @@ beforeAll(async () => {
   try {
     await docker.ping();
   } catch (error) {
-    throw new Error(`Docker engine is not reachable (${String(error)}): run scripts/ci-sandbox-setup.sh`);
+    throw new Error(`Docker engine is not reachable (${String(error)}): run scripts/test-prerequisites.sh as root (npm test runs it first)`);
   }
   await promisify(execFile)(join(import.meta.dirname, '../../scripts/sandbox-image.sh'), [IMAGE]);
 }, 120_000);
