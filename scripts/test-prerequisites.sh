@@ -14,7 +14,7 @@ PG_URL='host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=3
 IMAGE='devteam-sandbox:test'
 LOG_DIR=/var/log/devteam-test
 # Each tool the suite (or this script) runs, and the apt package that has it.
-TOOLS=(git:git strace:strace bwrap:bubblewrap redis-server:redis-server redis-cli:redis-server
+TOOLS=(git:git strace:strace unshare:util-linux ip:iproute2 bwrap:bubblewrap redis-server:redis-server redis-cli:redis-server
   psql:postgresql pg_isready:postgresql pg_ctlcluster:postgresql pg_lsclusters:postgresql docker:docker.io)
 # How to start a daemon that does not answer: the distribution's unit where systemd runs, else the
 # daemon itself, detached, logging under $LOG_DIR. Constant strings: both run by root and printed.
@@ -229,7 +229,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   exit 1
 fi
 if [ ${#did[@]} = 0 ]; then
-  say "everything is present (node_modules, test agents, git, strace, bwrap, Postgres, Redis, docker engine, $IMAGE) in ${seconds} s"
+  say "everything is present (node_modules, test agents, git, strace, unshare, ip, bwrap, Postgres, Redis, docker engine, $IMAGE) in ${seconds} s"
 else
   say "ready in ${seconds} s ($(IFS=,; printf '%s' "${did[*]}" | sed 's/,/, /g'))"
 fi

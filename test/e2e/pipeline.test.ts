@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { taskListOf, type FixtureTask } from '../support/agent-remote.js';
 import { startService, type CliProcess } from '../support/cli-process.js';
 import { createRemote, git } from '../support/git-remote.js';
-import { startModelServer, underCwd, type ModelRequest, type ModelServer, type Reply } from '../support/model-server.js';
+import { anthropicMessages, startModelServer, underCwd, type ModelRequest, type Reply, type TcpModelServer } from '../support/model-server/index.js';
 import { createTestDatabase, eventually, tempDir, type TestDatabase } from '../support/services.js';
 
 const CLAUDE_BIN = join(import.meta.dirname, '../agents/node_modules/.bin/claude');
@@ -67,14 +67,14 @@ function script({ turn, body, cwd }: ModelRequest): Reply {
   const attempt = Number(/This is attempt (\d+)/.exec(prompt)?.[1] ?? 1);
   const retry = /## Attempt \d+: attempt \d+ failed/.test(prompt);
   const files = scenario.edits[task[1]!]!(attempt, retry);
-  return { text: 'Editing.', toolUses: files.map((f) => ({ name: 'Write', input: { file_path: underCwd(cwd, f.path), content: f.content } })) };
+  return { text: 'Editing.', toolCalls: files.map((f) => ({ name: 'Write', input: { file_path: underCwd(cwd, f.path), content: f.content } })) };
 }
 
 describe('the pipeline, end to end with Claude Code and a real npm project', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>;
   let db: TestDatabase;
   let sql: postgres.Sql;
-  let model: ModelServer;
+  let model: TcpModelServer;
   let service: { proc: CliProcess; port: number | null };
   const remotes = new Map<string, { bare: string; work: string; initial: string }>();
 
@@ -97,7 +97,7 @@ describe('the pipeline, end to end with Claude Code and a real npm project', () 
       await git(remote.work, 'push', '--quiet', 'origin', 'main');
       remotes.set(name, { ...remote, initial: await git(remote.work, 'rev-parse', 'HEAD') });
     }
-    model = await startModelServer(script);
+    model = await startModelServer(anthropicMessages, script);
     service = await startService(['serve'], {
       DATABASE_URL: db.url,
       DEVTEAM_DATA_DIR: join(dir.path, 'data'),

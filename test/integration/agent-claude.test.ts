@@ -9,7 +9,7 @@ import { buildInvocation, runAgent, type AgentInvocation } from '../../src/infra
 import { BwrapSandbox, type OutputStream, type ProjectSandbox } from '../../src/infra/sandbox/index.js';
 import { CONTROLLERS } from '../../src/infra/sandbox/cgroup-v1.js';
 import { gitWork, initCheckout } from '../support/git-remote.js';
-import { startModelServer, underCwd, writeFileScript, type ModelServer, type Script } from '../support/model-server.js';
+import { anthropicMessages, startModelServer, underCwd, writeFileScript, type ModelServer, type Script, type TcpModelServer } from '../support/model-server/index.js';
 import { tempDir } from '../support/services.js';
 
 const CLAUDE_BIN = join(import.meta.dirname, '../agents/node_modules/.bin/claude');
@@ -52,8 +52,8 @@ afterAll(async () => {
   await checkout?.remove();
 });
 
-async function scripted(script: Script): Promise<{ server: ModelServer; invocation: AgentInvocation }> {
-  const server = await startModelServer(script);
+async function scripted(script: Script): Promise<{ server: TcpModelServer; invocation: AgentInvocation }> {
+  const server = await startModelServer(anthropicMessages, script);
   servers.push(server);
   const invocation = buildInvocation('claude-code', {
     promptFile: '/workspace/.git/devteam/prompt.md',
@@ -106,7 +106,7 @@ describe('Claude Code through runAgent', () => {
     await gitWork(repoDir, 'clean', '-fdq');
     const { server, invocation } = await scripted(({ turn, cwd }) =>
       turn === 0
-        ? { toolUses: [{ name: 'Edit', input: { file_path: underCwd(cwd, 'README.md'), old_string: 'Text that is not there', new_string: 'Goodbye' } }] }
+        ? { toolCalls: [{ name: 'Edit', input: { file_path: underCwd(cwd, 'README.md'), old_string: 'Text that is not there', new_string: 'Goodbye' } }] }
         : { text: 'I have updated the README.' },
     );
     const { result } = await run(invocation);

@@ -104,7 +104,9 @@ describe('buildInvocation', () => {
       npm_config_registry: 'http://127.0.0.1:9',
       HOME,
     });
-    expect(inv.files.map((f) => f.path)).toEqual(['.devteam/opencode.json']);
+    expect(inv.files.map((f) => f.path)).toEqual(['.devteam/opencode.json', '.config/opencode/package-lock.json', '.config/opencode/node_modules/.devteam']);
+    // What opencode checks before it installs @opencode-ai/plugin from npm: a node_modules folder and this lockfile entry.
+    expect(JSON.parse(inv.files[1]!.content).packages[''].dependencies).toHaveProperty('@opencode-ai/plugin');
     const config = JSON.parse(inv.files[0]!.content);
     const provider = config.provider.devteam;
     expect(provider.npm).toBe('@ai-sdk/openai-compatible');

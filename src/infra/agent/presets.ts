@@ -25,7 +25,14 @@ export const DEFAULT_OPENCODE_MODEL = 'gpt-5.5';
 const PROVIDER = 'devteam';
 /** Relative to home; OPENCODE_CONFIG points at it. */
 const OPENCODE_CONFIG_FILE = '.devteam/opencode.json';
-/** A port nothing listens on: opencode otherwise installs a plugin from npm on every run. */
+/**
+ * Relative to home: opencode's global config directory. On every run opencode installs
+ * @opencode-ai/plugin there from npm in the background unless the directory has a node_modules
+ * folder and a lockfile naming that package (opencode 1.18, seen with strace); these files say so.
+ */
+const OPENCODE_GLOBAL_DIR = '.config/opencode';
+const OPENCODE_PLUGIN_LOCK = { lockfileVersion: 3, packages: { '': { dependencies: { '@opencode-ai/plugin': '*' } } } };
+/** A port nothing listens on: should a release install anything from npm anyway, it reaches nothing. */
 const DEAD_REGISTRY = 'http://127.0.0.1:9';
 
 type Env = Record<string, string>;
@@ -214,7 +221,11 @@ function opencode(input: AgentInput): AgentInvocation {
       npm_config_registry: DEAD_REGISTRY,
       HOME: input.home,
     },
-    files: [{ path: OPENCODE_CONFIG_FILE, content: `${JSON.stringify(config, null, 2)}\n` }],
+    files: [
+      { path: OPENCODE_CONFIG_FILE, content: `${JSON.stringify(config, null, 2)}\n` },
+      { path: `${OPENCODE_GLOBAL_DIR}/package-lock.json`, content: `${JSON.stringify(OPENCODE_PLUGIN_LOCK)}\n` },
+      { path: `${OPENCODE_GLOBAL_DIR}/node_modules/.devteam`, content: 'Written by devteam-runner: opencode installs nothing here.\n' },
+    ],
     secrets: [key],
   };
 }
