@@ -51,7 +51,7 @@ async function scriptedServer(onConnection: (conn: Conn, index: number) => void 
 
 let tsCounter = Date.UTC(2024, 0, 2, 12, 0, 0);
 function send(socket: ServerSocket, frame: Partial<Frame> & { type: string }) {
-  socket.send(JSON.stringify({ ts: tsCounter++, payload: {}, ...frame }));
+  socket.send(JSON.stringify({ ts: tsCounter++, executionId: null, payload: {}, ...frame }));
 }
 function ev(projectId: string, seq: number, type: Frame['type'] = 'execution-log'): Partial<Frame> & { type: string } {
   return { type, projectId, seq, payload: { n: `${projectId}${seq}` } };
@@ -311,19 +311,19 @@ describe('formatFrame', () => {
   };
 
   it('execution-update → status line', () => {
-    expect(formatFrame({ type: 'execution-update', ts, projectId: 'acme-web', seq: 5, payload: { ...update, maxAttempts: 3 } })).toBe(
+    expect(formatFrame({ type: 'execution-update', ts, projectId: 'acme-web', seq: 5, executionId: 'e1', payload: { ...update, maxAttempts: 3 } })).toBe(
       '[12:03:04] acme-web  running  implement  task 1.2 "Title"  attempt 2/3  3/12 done',
     );
-    expect(formatFrame({ type: 'execution-update', ts, projectId: 'acme-web', seq: 6, payload: { ...update, status: 'failed', lastError: 'verify failed' } })).toBe(
+    expect(formatFrame({ type: 'execution-update', ts, projectId: 'acme-web', seq: 6, executionId: 'e1', payload: { ...update, status: 'failed', lastError: 'verify failed' } })).toBe(
       '[12:03:04] acme-web  failed  implement  task 1.2 "Title"  attempt 2  3/12 done  error: verify failed',
     );
-    expect(formatFrame({ type: 'execution-update', ts, projectId: 'p', seq: 1, payload: { ...update, phase: null, task: null, attempt: 0 } })).toBe(
+    expect(formatFrame({ type: 'execution-update', ts, projectId: 'p', seq: 1, executionId: 'e1', payload: { ...update, phase: null, task: null, attempt: 0 } })).toBe(
       '[12:03:04] p  running  3/12 done',
     );
   });
 
   it('resync → status line marked (resync)', () => {
-    expect(formatFrame({ type: 'resync', ts, projectId: 'acme-web', seq: 90, payload: { ...update, status: 'completed', phase: null, task: null, attempt: 0, progress: { done: 12, total: 12 } } })).toBe(
+    expect(formatFrame({ type: 'resync', ts, projectId: 'acme-web', seq: 90, executionId: 'e1', payload: { ...update, status: 'completed', phase: null, task: null, attempt: 0, progress: { done: 12, total: 12 } } })).toBe(
       '[12:03:04] acme-web  completed  12/12 done  (resync)',
     );
   });
@@ -339,22 +339,22 @@ describe('formatFrame', () => {
         { stream: 'stderr', text: 'FAIL x.test.ts' },
       ],
     };
-    expect(formatFrame({ type: 'execution-log', ts, projectId: 'acme-web', seq: 7, payload })).toBe(
+    expect(formatFrame({ type: 'execution-log', ts, projectId: 'acme-web', seq: 7, executionId: 'e1', payload })).toBe(
       '  verify 1.2#2 │ npm test\n  verify 1.2#2 │ [stderr] FAIL x.test.ts',
     );
-    expect(formatFrame({ type: 'execution-log', ts, projectId: 'acme-web', seq: 8, payload: { ...payload, source: 'agent', taskId: null, lines: [{ stream: 'stdout', text: 'hi' }] } })).toBe(
+    expect(formatFrame({ type: 'execution-log', ts, projectId: 'acme-web', seq: 8, executionId: 'e1', payload: { ...payload, source: 'agent', taskId: null, lines: [{ stream: 'stdout', text: 'hi' }] } })).toBe(
       '  agent │ hi',
     );
-    expect(formatFrame({ type: 'execution-log', ts, projectId: 'acme-web', seq: 9, payload: { ...payload, lines: [] } })).toBeNull();
+    expect(formatFrame({ type: 'execution-log', ts, projectId: 'acme-web', seq: 9, executionId: 'e1', payload: { ...payload, lines: [] } })).toBeNull();
   });
 
   it('hello and error are readable', () => {
-    expect(formatFrame({ type: 'hello', ts, projectId: '', seq: 0, payload: { version: '0.1.0' } })).toBe('[12:03:04] connected  {"version":"0.1.0"}');
-    expect(formatFrame({ type: 'hello', ts, projectId: '', seq: 0, payload: {} })).toBe('[12:03:04] connected');
-    expect(formatFrame({ type: 'error', ts, projectId: 'acme-web', seq: 0, payload: { code: 'not_found', message: 'no such project' } })).toBe(
+    expect(formatFrame({ type: 'hello', ts, projectId: '', seq: 0, executionId: null, payload: { version: '0.1.0' } })).toBe('[12:03:04] connected  {"version":"0.1.0"}');
+    expect(formatFrame({ type: 'hello', ts, projectId: '', seq: 0, executionId: null, payload: {} })).toBe('[12:03:04] connected');
+    expect(formatFrame({ type: 'error', ts, projectId: 'acme-web', seq: 0, executionId: null, payload: { code: 'not_found', message: 'no such project' } })).toBe(
       '[12:03:04] acme-web  error [not_found]: no such project',
     );
-    expect(formatFrame({ type: 'error', ts, projectId: '', seq: 0, payload: 'boom' })).toBe('[12:03:04] error: "boom"');
+    expect(formatFrame({ type: 'error', ts, projectId: '', seq: 0, executionId: null, payload: 'boom' })).toBe('[12:03:04] error: "boom"');
   });
 });
 
