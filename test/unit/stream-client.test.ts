@@ -326,6 +326,7 @@ describe('formatFrame', () => {
     expect(formatFrame({ type: 'resync', ts, projectId: 'acme-web', seq: 90, executionId: 'e1', payload: { ...update, status: 'completed', phase: null, task: null, attempt: 0, progress: { done: 12, total: 12 } } })).toBe(
       '[12:03:04] acme-web  completed  12/12 done  (resync)',
     );
+    expect(formatFrame({ type: 'resync', ts, projectId: 'fresh', seq: 0, executionId: null, payload: null })).toBe('[12:03:04] fresh  not initialized yet  (resync)');
   });
 
   it('execution-log → prefixed lines, stderr marked', () => {
@@ -361,18 +362,54 @@ describe('formatFrame', () => {
 describe('runWatch', () => {
   const status = (s: string) => ({ executionId: 'e1', status: s, phase: null, task: null, attempt: 0, progress: { done: 1, total: 2 }, lastError: null });
 
-  it('prints frames and resolves 0 at a final status; resumes from 0 to get the history', async () => {
+  it('starts at the present: subscribes without lastSeq, prints the resync and live frames, resolves 0 at a final status', async () => {
     const server = await scriptedServer(async (conn) => {
       await conn.waitMessages(1);
-      send(conn.socket, { type: 'execution-update', projectId: 'p', seq: 1, payload: status('running') });
-      send(conn.socket, { type: 'execution-update', projectId: 'p', seq: 2, payload: status('completed') });
+      send(conn.socket, { type: 'resync', projectId: 'p', seq: 4, executionId: 'e1', payload: status('running') });
+      send(conn.socket, { type: 'execution-update', projectId: 'p', seq: 5, executionId: 'e1', payload: status('completed') });
     });
     cleanups.push(server.close);
     const out: string[] = [];
     const code = await runWatch('p', { url: server.url, token: 't', json: true, out: (t) => out.push(t), err: () => {} });
     expect(code).toBe(0);
-    expect(server.conns[0]?.messages).toEqual([{ type: 'subscribe', projectId: 'p', lastSeq: 0 }]);
-    expect(out.map((l) => JSON.parse(l).seq)).toEqual([0, 1, 2]);
+    // No lastSeq: the history (earlier executions included) is not asked for; the resync is the present.
+    expect(server.conns[0]?.messages).toEqual([{ type: 'subscribe', projectId: 'p' }]);
+    expect(out.map((l) => JSON.parse(l).seq)).toEqual([0, 4, 5]);
+  });
+
+  it('follows a re-initialize: a frame of a new execution is announced and followed, the old one is skipped and its final status does not end it', async () => {
+    const server = await scriptedServer(async (conn) => {
+      await conn.waitMessages(1);
+      send(conn.socket, { type: 'resync', projectId: 'p', seq: 4, executionId: 'e1', payload: status('running') });
+      send(conn.socket, { type: 'execution-update', projectId: 'p', seq: 5, executionId: 'e2', payload: { ...status('running'), executionId: 'e2' } });
+      send(conn.socket, { type: 'execution-update', projectId: 'p', seq: 6, executionId: 'e1', payload: status('failed') });
+      send(conn.socket, { type: 'execution-update', projectId: 'p', seq: 7, executionId: 'e2', payload: { ...status('completed'), executionId: 'e2' } });
+    });
+    cleanups.push(server.close);
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await runWatch('p', { url: server.url, out: (t) => out.push(t), err: (t) => err.push(t) });
+    expect(code).toBe(0);
+    expect(err.join('')).toBe('devteam watch: p was initialized again: following the new execution e2\n');
+    const lines = out.join('').trim().split('\n');
+    expect(lines.filter((l) => !l.includes('connected')).map((l) => l.split('  ')[1])).toEqual(['running', 'running', 'completed']);
+    expect(out.join('')).not.toContain('failed');
+  });
+
+  it('waits for a project that is not initialized yet (one line), then follows its first execution', async () => {
+    const server = await scriptedServer(async (conn) => {
+      await conn.waitMessages(1);
+      send(conn.socket, { type: 'resync', projectId: 'p', seq: 0, executionId: null, payload: null });
+      send(conn.socket, { type: 'execution-update', projectId: 'p', seq: 1, executionId: 'e1', payload: status('running') });
+      send(conn.socket, { type: 'execution-update', projectId: 'p', seq: 2, executionId: 'e1', payload: status('completed') });
+    });
+    cleanups.push(server.close);
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await runWatch('p', { url: server.url, out: (t) => out.push(t), err: (t) => err.push(t) });
+    expect(code).toBe(0);
+    expect(err).toEqual(['devteam watch: p is not initialized yet; waiting for its first run\n', 'devteam watch: p started: following execution e1\n']);
+    expect(out.join('')).toMatch(/p {2}running[^\n]*\n[^\n]*p {2}completed/);
   });
 
   it('resolves 2 with a message on close code 1008', async () => {
