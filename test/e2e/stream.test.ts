@@ -60,14 +60,14 @@ describe('/ws/devteam with an API and a worker process', () => {
     expect(res.status).toBe(202);
   }
 
-  /** A plain client that never drops: subscribes from `lastSeq` (default 0; undefined: the present) and records every frame. */
-  function reference(projectId: string, key = ACME, lastSeq: number | undefined = 0): { frames: Frame[]; socket: WebSocket; closed: Promise<number>; done: Promise<void> } {
+  /** A plain client that never drops: subscribes from `lastSeq` (default 0; null: the present, no lastSeq) and records every frame. */
+  function reference(projectId: string, key = ACME, lastSeq: number | null = 0): { frames: Frame[]; socket: WebSocket; closed: Promise<number>; done: Promise<void> } {
     const frames: Frame[] = [];
     const socket = new WebSocket(`ws://127.0.0.1:${apiPort}/ws/devteam`, { headers: { authorization: `Bearer ${key}` } });
     closers.push(() => socket.terminate());
     let finish!: () => void;
     const done = new Promise<void>((r) => (finish = r));
-    socket.on('open', () => socket.send(JSON.stringify({ type: 'subscribe', projectId, lastSeq })));
+    socket.on('open', () => socket.send(JSON.stringify({ type: 'subscribe', projectId, lastSeq: lastSeq ?? undefined })));
     socket.on('message', (data) => {
       const frame = JSON.parse(String(data)) as Frame;
       if (frame.projectId !== projectId) return;
@@ -159,8 +159,8 @@ describe('/ws/devteam with an API and a worker process', () => {
     const stranger = new WebSocket(`ws://127.0.0.1:${apiPort}/ws/devteam?projectId=private`, { headers: { authorization: 'Bearer not-a-key-0123456789abcdef' } });
     expect(await new Promise((r) => stranger.on('close', (code) => r(code)))).toBe(1008);
     // Beta has no project "private": it is subscribed, as to any id it has not used yet.
-    const beta = reference('private', BETA, undefined);
-    const unused = reference('never-used', BETA, undefined);
+    const beta = reference('private', BETA, null);
+    const unused = reference('never-used', BETA, null);
     await eventually(async () => (beta.frames.length > 0 && unused.frames.length > 0 ? true : undefined), 10_000, 'both subscriptions to answer');
     const strip = (frames: Frame[]) => frames.map((f) => ({ ...f, ts: 0, projectId: '<id>' }));
     expect(strip(beta.frames)).toEqual(strip(unused.frames));
@@ -180,7 +180,7 @@ describe('/ws/devteam with an API and a worker process', () => {
   }, 30_000);
 
   it('gives a client that subscribed before initialize every frame of the run, from the first transition', async () => {
-    const early = reference('dashboard', ACME, undefined);
+    const early = reference('dashboard', ACME, null);
     await eventually(async () => (early.frames.length > 0 ? true : undefined), 10_000, 'the subscription to answer');
     expect(early.frames).toEqual([expect.objectContaining({ type: 'resync', seq: 0, executionId: null, payload: null })]);
     await initialize('dashboard', 'write a file');
