@@ -75,7 +75,7 @@ export class ProjectStream {
 
   private enqueue(type: 'execution-update' | 'execution-log', payload: unknown): void {
     this.chain = this.chain.then(() =>
-      this.frames.append(this.key, type, payload).catch((err) => this.log.warn({ err, type }, 'could not publish a stream frame')),
+      this.frames.append(this.key, type, this.executionId, payload).catch((err) => this.log.warn({ err, type }, 'could not publish a stream frame')),
     );
   }
 }

@@ -80,7 +80,7 @@ export async function applyCommand(deps: ApplyCommandDeps, req: CommandRequest):
   const log = deps.log.child({ correlationId: req.correlationId, projectId, executionId: record.id, tenant });
   log.info({ command, from: applied.from, status: applied.status }, 'control command applied');
   // The command is committed: the stream and the owning worker are told, each within a deadline.
-  await afterCommit(() => deps.frames.append({ tenant, projectId }, 'execution-update', executionUpdate(record.id, record.projection)), 'publish the new status to the stream', log);
+  await afterCommit(() => deps.frames.append({ tenant, projectId }, 'execution-update', record.id, executionUpdate(record.id, record.projection)), 'publish the new status to the stream', log);
   const notify = deps.notifyExecution;
   if (notify) await afterCommit(() => notify({ executionId: applied.executionId, status: applied.status }), 'notify the owning worker (it sees the change on its next write)', log);
   return applied;

@@ -41,6 +41,13 @@ export const FrameSchema = z.object({
   ts: z.number(),
   projectId: z.string(),
   seq: z.number().int().nonnegative(),
+  /**
+   * The execution (run) the frame belongs to; a project's sequence spans all its executions, so this
+   * is how a client tells a new run from an earlier one. Always present, null when there is none:
+   * hello and error frames, and the resync of a project that has no execution yet. Nullable rather
+   * than optional so that every frame has one shape and "no execution" is said, not left out.
+   */
+  executionId: z.string().nullable(),
   payload: z.unknown(),
 });
 export type Frame = z.infer<typeof FrameSchema>;

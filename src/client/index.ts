@@ -25,3 +25,4 @@ export {
   type WebSocketLike,
 } from './stream-client.js';
 export { FINAL_STATUSES, formatFrame, formatTime, frameStatus } from './watch-format.js';
+export { ExecutionFollower, type FollowVerdict } from './execution-follower.js';

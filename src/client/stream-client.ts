@@ -38,7 +38,7 @@ export interface StreamStatusInfo {
   /** Close code of the connection that ended. */
   code?: number;
   reason?: string;
-  /** true when the client gave up for good (close code 1008: unauthorized or unknown project). */
+  /** true when the client gave up for good (close code 1008: unauthorized). */
   fatal?: boolean;
   /** true when the caller ended the stream with `close()`. */
   requested?: boolean;

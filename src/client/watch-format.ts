@@ -47,6 +47,7 @@ export function formatFrame(frame: Frame): string | null {
     case 'resync': {
       const update = ExecutionUpdateSchema.safeParse(frame.payload);
       const mark = frame.type === 'resync' ? '  (resync)' : '';
+      if (frame.type === 'resync' && frame.executionId === null) return `${time} ${frame.projectId}  not initialized yet${mark}`;
       if (!update.success) return `${time} ${frame.projectId}  ${frame.type}  ${compact(frame.payload)}`;
       return statusLine(frame, frame.payload, update.data) + mark;
     }

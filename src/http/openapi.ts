@@ -235,7 +235,8 @@ function streamOperation(): Json {
     summary: 'The live stream (WebSocket upgrade)',
     description:
       'Auth as REST (Authorization header), or the subprotocols `devteam, bearer.<key>`, or `?token=`. ' +
-      'Client messages: ClientMessage; server frames: Frame. A bad key or another tenant\'s project closes the socket after the upgrade.',
+      'Client messages: ClientMessage; server frames: Frame. A bad key closes the socket after the upgrade; a project the tenant has not ' +
+      'initialized (another tenant\'s included) is subscribed like any other: its resync has executionId null, its frames come from its first run.',
     security: authed,
     parameters: [
       { name: 'projectId', in: 'query', required: false, style: 'form', explode: true, schema: { type: 'array', items: jsonSchema(projectIdSchema) } },
@@ -247,7 +248,7 @@ function streamOperation(): Json {
       clientMessage: ref('ClientMessage'),
       frame: ref('Frame'),
       closeCodes: {
-        [CLOSE.policy]: 'unknown key, or a project that is not the tenant\'s',
+        [CLOSE.policy]: 'missing or unknown key',
         [CLOSE.tooBig]: 'a message over 16 KiB',
         1001: 'server shutting down',
         1006: 'a message over 1 MiB (dropped without a close frame)',

@@ -1,7 +1,9 @@
 // WS /ws/devteam: the live stream of project runs. Clients name projects (query or subscribe
 // messages) and may resume after a `lastSeq`; the frame log gives what they missed, then live
-// frames follow through uWS topics — in order, without gaps or duplicates. Slow clients are cut
-// at a backpressure limit instead of growing this process's memory.
+// frames follow through uWS topics — in order, without gaps or duplicates. A project the tenant
+// has not initialized yet can be subscribed too (a dashboard subscribes first): its frames come
+// from the first transition on. Slow clients are cut at a backpressure limit instead of growing
+// this process's memory.
 import uWS, { type HttpRequest, type TemplatedApp, type WebSocket } from 'uWebSockets.js';
 import { ClientMessageSchema, executionUpdate, type ClientMessage, type Frame } from '../client/index.js';
 import type { ExecutionRecord, ExecutionsStore } from '../infra/db/index.js';
@@ -50,13 +52,14 @@ export interface Stream {
 export const topicOf = (tenant: string, projectId: string) => `p\u0000${tenant}\u0000${projectId}`;
 
 function frameJson(frame: AppendedFrame | Frame): string {
-  const { type, ts, projectId, seq, payload } = frame;
-  return JSON.stringify({ type, ts, projectId, seq, payload });
+  const { type, ts, projectId, seq, executionId, payload } = frame;
+  // `?? null`: a frame kept in Redis by a version before executionId was in the envelope has none.
+  return JSON.stringify({ type, ts, projectId, seq, executionId: executionId ?? null, payload });
 }
 
 const HARD_MESSAGE_LIMIT = 1024 * 1024;
 
-const errorFrame = (message: string, projectId = ''): Frame => ({ type: 'error', ts: Date.now(), projectId, seq: 0, payload: { message } });
+const errorFrame = (message: string, projectId = ''): Frame => ({ type: 'error', ts: Date.now(), projectId, seq: 0, executionId: null, payload: { message } });
 
 /**
  * The connection an upgrade request asks for: its tenant (or why it has none), the projects and
@@ -137,7 +140,7 @@ class StreamHub {
     const client = ws.getUserData();
     this.clients.set(ws, client);
     if (client.authError) return ws.end(CLOSE.policy, client.authError.slice(0, 120));
-    this.send(ws, { type: 'hello', ts: Date.now(), projectId: '', seq: 0, payload: { tenant: client.tenant, projects: client.queryProjects } });
+    this.send(ws, { type: 'hello', ts: Date.now(), projectId: '', seq: 0, executionId: null, payload: { tenant: client.tenant, projects: client.queryProjects } });
     const lastSeq = client.queryProjects.length === 1 ? client.queryLastSeq : undefined;
     for (const projectId of client.queryProjects) this.subscribe(ws, projectId, lastSeq);
   }
@@ -182,22 +185,22 @@ class StreamHub {
     });
   }
 
-  /** Checks the project id and that the tenant has the project, then replays and goes live. */
+  /**
+   * Checks the project id, then replays and goes live. A project the tenant has not initialized is
+   * subscribed all the same: everything is keyed by tenant, so another tenant's project with this id
+   * is just an id this tenant has not used — same frames, nothing of the other's run.
+   */
   private async join(ws: WebSocket<Client>, rawProjectId: unknown, lastSeq: number | undefined): Promise<void> {
     const client = this.clients.get(ws)!;
     const parsed = projectIdSchema.safeParse(rawProjectId);
     if (!parsed.success) return this.send(ws, errorFrame('projectId must be letters, digits, ".", "_", "-" (not first), at most 128 characters'));
     const key = { tenant: client.tenant!, projectId: parsed.data };
     if (client.projects.has(key.projectId) || client.pending.has(key.projectId)) return;
-    // Another tenant's project is indistinguishable from an unknown one.
-    const execution = await withTimeout(this.deps.executions.latest(key.tenant, key.projectId), STORE_TIMEOUT_MS, 'the database');
-    if (client.closed) return;
-    if (!execution) return ws.end(CLOSE.policy, `unknown project ${key.projectId}`);
-    await this.replayThenLive(ws, client, key, execution, lastSeq);
+    await this.replayThenLive(ws, client, key, lastSeq);
   }
 
   /** Live frames that arrive during the replay are held in `pending` and sent after it, above its seq. */
-  private async replayThenLive(ws: WebSocket<Client>, client: Client, key: ProjectKey, execution: ExecutionRecord, lastSeq: number | undefined): Promise<void> {
+  private async replayThenLive(ws: WebSocket<Client>, client: Client, key: ProjectKey, lastSeq: number | undefined): Promise<void> {
     const { projectId } = key;
     const topic = topicOf(key.tenant, projectId);
     client.pending.set(projectId, []);
@@ -205,7 +208,7 @@ class StreamHub {
     if (!watchers) this.replaying.set(topic, (watchers = new Set()));
     watchers.add(client);
     try {
-      const sent = await this.replay(ws, client, key, execution, lastSeq);
+      const sent = await this.replay(ws, client, key, lastSeq);
       if (sent === null) return;
       // Synchronous from here: no frame can arrive between the flush and the subscription.
       for (const frame of client.pending.get(projectId) ?? []) if (frame.seq > sent) this.send(ws, frame);
@@ -223,7 +226,7 @@ class StreamHub {
    * Sends the frames after `lastSeq`, or — without a lastSeq, or when they are no longer all kept —
    * a resync at the current seq. The seq the client is now at; null when it left meanwhile.
    */
-  private async replay(ws: WebSocket<Client>, client: Client, key: ProjectKey, execution: ExecutionRecord, lastSeq: number | undefined): Promise<number | null> {
+  private async replay(ws: WebSocket<Client>, client: Client, key: ProjectKey, lastSeq: number | undefined): Promise<number | null> {
     // Without a lastSeq the client wants the present: a resync at the current seq, then live.
     const missed = await withTimeout(this.deps.frames.since(key, lastSeq ?? Number.MAX_SAFE_INTEGER), STORE_TIMEOUT_MS, 'the frame log');
     if (client.closed) return null;
@@ -231,11 +234,18 @@ class StreamHub {
       for (const frame of missed.frames) this.send(ws, frame);
       return missed.frames.at(-1)?.seq ?? lastSeq;
     }
-    const current = (await withTimeout(this.deps.executions.latest(key.tenant, key.projectId), STORE_TIMEOUT_MS, 'the database')) ?? execution;
+    // Read after the seq: every frame at or below it is of this execution or an earlier one.
+    const current = await withTimeout(this.deps.executions.latest(key.tenant, key.projectId), STORE_TIMEOUT_MS, 'the database');
     if (client.closed) return null;
-    this.send(ws, { type: 'resync', ts: Date.now(), projectId: key.projectId, seq: missed.lastSeq, payload: executionUpdate(current.id, current.projection) });
+    this.send(ws, resyncFrame(key.projectId, missed.lastSeq, current));
     return missed.lastSeq;
   }
+}
+
+/** The present of a project: its latest execution's status at `seq`; executionId and payload null before its first initialize. */
+function resyncFrame(projectId: string, seq: number, current: ExecutionRecord | null): Frame {
+  const payload = current ? executionUpdate(current.id, current.projection) : null;
+  return { type: 'resync', ts: Date.now(), projectId, seq, executionId: current?.id ?? null, payload };
 }
 
 export async function registerStream(app: TemplatedApp, deps: StreamDeps): Promise<Stream> {

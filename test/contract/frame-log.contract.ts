@@ -54,15 +54,15 @@ export function frameLogContract(implementation: string, make: MakeFrameLog, opt
     it('starts seq at 1 and adds 1 per append, per project and per tenant', async () => {
       const { log } = await setup();
       const before = Date.now();
-      const first = await log.append(a, 'execution-update', update(1));
-      expect(first).toMatchObject({ type: 'execution-update', projectId: 'alpha', tenant: 't1', seq: 1, payload: update(1) });
+      const first = await log.append(a, 'execution-update', 'e1', update(1));
+      expect(first).toMatchObject({ type: 'execution-update', projectId: 'alpha', tenant: 't1', seq: 1, executionId: 'e1', payload: update(1) });
       expect(first.ts).toBeGreaterThanOrEqual(before);
-      expect((await log.append(a, 'execution-log', update(2))).seq).toBe(2);
-      expect((await log.append(b, 'execution-update', update(1))).seq).toBe(1);
+      expect((await log.append(a, 'execution-log', 'e1', update(2))).seq).toBe(2);
+      expect((await log.append(b, 'execution-update', 'e1', update(1))).seq).toBe(1);
       // Same project id, other tenant: a sequence of its own.
-      expect((await log.append(aOther, 'execution-update', update(1))).seq).toBe(1);
-      expect((await log.append(a, 'execution-update', update(3))).seq).toBe(3);
-      expect((await log.append(aOther, 'execution-update', update(2))).seq).toBe(2);
+      expect((await log.append(aOther, 'execution-update', 'e1', update(1))).seq).toBe(1);
+      expect((await log.append(a, 'execution-update', 'e1', update(3))).seq).toBe(3);
+      expect((await log.append(aOther, 'execution-update', 'e1', update(2))).seq).toBe(2);
       expect((await log.since(aOther, 0)).frames.map((f) => [f.tenant, f.seq])).toEqual([
         ['t2', 1],
         ['t2', 2],
@@ -74,7 +74,7 @@ export function frameLogContract(implementation: string, make: MakeFrameLog, opt
       const one = await collect(log);
       const two = await collect(log);
       const appended: AppendedFrame[] = [];
-      for (let n = 1; n <= 20; n++) appended.push(await log.append(n % 2 ? a : aOther, 'execution-update', update(n)));
+      for (let n = 1; n <= 20; n++) appended.push(await log.append(n % 2 ? a : aOther, 'execution-update', 'e1', update(n)));
       await eventually(async () => (one.length === 20 && two.length === 20 ? true : undefined), 5_000, '20 frames twice');
       expect(one).toEqual(appended);
       expect(two).toEqual(appended);
@@ -90,10 +90,10 @@ export function frameLogContract(implementation: string, make: MakeFrameLog, opt
         throw new Error('handler failed');
       });
       const got = await collect(log);
-      await log.append(a, 'execution-update', update(1));
+      await log.append(a, 'execution-update', 'e1', update(1));
       await eventually(async () => (got.length === 1 ? true : undefined), 5_000, 'the first frame');
       await unsubscribe();
-      await log.append(a, 'execution-update', update(2));
+      await log.append(a, 'execution-update', 'e1', update(2));
       await eventually(async () => (got.length === 2 ? true : undefined), 5_000, 'the second frame');
       expect(thrown).toBe(1);
       expect(got.map((f) => f.seq)).toEqual([1, 2]);
@@ -102,7 +102,7 @@ export function frameLogContract(implementation: string, make: MakeFrameLog, opt
     it('gives 200 concurrent appends to one project seqs 1..200, delivered in order', async () => {
       const { log } = await setup();
       const got = await collect(log);
-      const appended = await Promise.all(Array.from({ length: 200 }, (_, n) => log.append(a, 'execution-log', update(n))));
+      const appended = await Promise.all(Array.from({ length: 200 }, (_, n) => log.append(a, 'execution-log', 'e1', update(n))));
       expect(appended.map((f) => f.seq).sort((x, y) => x - y)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
       await eventually(async () => (got.length === 200 ? true : undefined), 5_000, '200 frames');
       expect(got.map((f) => f.seq)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
@@ -111,8 +111,8 @@ export function frameLogContract(implementation: string, make: MakeFrameLog, opt
     it('returns the kept frames after lastSeq, in order', async () => {
       const { log } = await setup();
       const appended: AppendedFrame[] = [];
-      for (let n = 1; n <= 10; n++) appended.push(await log.append(a, 'execution-update', update(n)));
-      await log.append(b, 'execution-update', update(99));
+      for (let n = 1; n <= 10; n++) appended.push(await log.append(a, 'execution-update', 'e1', update(n)));
+      await log.append(b, 'execution-update', 'e1', update(99));
       expect(await log.since(a, 0)).toEqual({ frames: appended, complete: true, lastSeq: 10 });
       expect(await log.since(a, 7)).toEqual({ frames: appended.slice(7), complete: true, lastSeq: 10 });
       expect(await log.since(a, 10)).toEqual({ frames: [], complete: true, lastSeq: 10 });
@@ -120,7 +120,7 @@ export function frameLogContract(implementation: string, make: MakeFrameLog, opt
 
     it(`drops what is older than the last ${RETAIN} frames and says so`, async () => {
       const { log } = await setup();
-      for (let n = 1; n <= RETAIN + 30; n++) await log.append(a, 'execution-update', update(n));
+      for (let n = 1; n <= RETAIN + 30; n++) await log.append(a, 'execution-update', 'e1', update(n));
       const all = await log.since(a, 0);
       expect(all.complete).toBe(false);
       expect(all.lastSeq).toBe(RETAIN + 30);
@@ -133,16 +133,35 @@ export function frameLogContract(implementation: string, make: MakeFrameLog, opt
       expect(recent.frames.map((f) => f.seq)).toEqual(Array.from({ length: 10 }, (_, i) => i + RETAIN + 21));
     });
 
+    it("keeps each frame's executionId in its envelope: returned by append, read back by since, delivered to subscribers", async () => {
+      const { log } = await setup();
+      const got = await collect(log);
+      // A project's sequence runs across its executions (a second initialize): each frame says whose it is.
+      const appended = [
+        await log.append(a, 'execution-update', 'run-1', { executionId: 'run-1', status: 'failed' }),
+        await log.append(a, 'execution-update', 'run-2', { executionId: 'run-2', status: 'running' }),
+        await log.append(a, 'execution-log', 'run-2', { executionId: 'run-2', lines: [] }),
+      ];
+      expect(appended.map((f) => [f.seq, f.executionId])).toEqual([
+        [1, 'run-1'],
+        [2, 'run-2'],
+        [3, 'run-2'],
+      ]);
+      expect((await log.since(a, 0)).frames).toEqual(appended);
+      await eventually(async () => (got.length === 3 ? true : undefined), 5_000, 'three frames');
+      expect(got).toEqual(appended);
+    });
+
     it('answers an unknown project with nothing, complete', async () => {
       const { log } = await setup();
-      await log.append(a, 'execution-update', update(1));
+      await log.append(a, 'execution-update', 'e1', update(1));
       expect(await log.since({ tenant: 't1', projectId: 'nobody' }, 0)).toEqual({ frames: [], complete: true, lastSeq: 0 });
       expect(await log.since({ tenant: 't9', projectId: 'alpha' }, 0)).toEqual({ frames: [], complete: true, lastSeq: 0 });
     });
 
     it('tells a client ahead of the sequence (it saw a log that no longer exists) to resync', async () => {
       const { log } = await setup();
-      await log.append(a, 'execution-update', update(1));
+      await log.append(a, 'execution-update', 'e1', update(1));
       expect(await log.since(a, 5)).toEqual({ frames: [], complete: false, lastSeq: 1 });
       expect(await log.since({ tenant: 't1', projectId: 'nobody' }, 3)).toEqual({ frames: [], complete: false, lastSeq: 0 });
     });
@@ -157,13 +176,13 @@ export function frameLogContract(implementation: string, make: MakeFrameLog, opt
       const fixture = await setup();
       let seqA = 0;
       let seqB = 0;
-      for (let n = 1; n <= 15; n++) seqA = (await fixture.log.append(a, 'execution-update', update(n))).seq;
-      for (let n = 1; n <= 3; n++) seqB = (await fixture.log.append(b, 'execution-update', update(n))).seq;
+      for (let n = 1; n <= 15; n++) seqA = (await fixture.log.append(a, 'execution-update', 'e1', update(n))).seq;
+      for (let n = 1; n <= 3; n++) seqB = (await fixture.log.append(b, 'execution-update', 'e1', update(n))).seq;
       expect([seqA, seqB]).toEqual([15, 3]);
       for (let round = 0; round < 3; round++) {
         const log = await fixture.lose();
-        const nextA = await log.append(a, 'execution-update', update(100 + round));
-        const nextB = await log.append(b, 'execution-update', update(100 + round));
+        const nextA = await log.append(a, 'execution-update', 'e1', update(100 + round));
+        const nextB = await log.append(b, 'execution-update', 'e1', update(100 + round));
         expect(nextA.seq).toBeGreaterThan(seqA);
         expect(nextB.seq).toBeGreaterThan(seqB);
         // A client that saw seqA before the loss missed what it cannot be given: resync, not a replay.
@@ -171,7 +190,7 @@ export function frameLogContract(implementation: string, make: MakeFrameLog, opt
         expect(resumed.complete).toBe(false);
         expect(resumed.lastSeq).toBe(nextA.seq);
         // From the new numbering on, it resumes normally.
-        const more = await log.append(a, 'execution-log', update(200 + round));
+        const more = await log.append(a, 'execution-log', 'e1', update(200 + round));
         expect(more.seq).toBe(nextA.seq + 1);
         expect(await log.since(a, nextA.seq)).toEqual({ frames: [more], complete: true, lastSeq: more.seq });
         seqA = more.seq;
@@ -181,7 +200,7 @@ export function frameLogContract(implementation: string, make: MakeFrameLog, opt
 
     it('tells a client resuming after the loss, before any new frame, to resync at a seq no lower than its own; the next frame is above it', async () => {
       const fixture = await setup();
-      for (let n = 1; n <= 15; n++) await fixture.log.append(a, 'execution-update', update(n));
+      for (let n = 1; n <= 15; n++) await fixture.log.append(a, 'execution-update', 'e1', update(n));
       const log = await fixture.lose();
       const resumed = await log.since(a, 15);
       expect(resumed.complete).toBe(false);
@@ -190,7 +209,7 @@ export function frameLogContract(implementation: string, make: MakeFrameLog, opt
       // What the server answers a subscribe without lastSeq with: the present, to resync at.
       expect((await log.since(a, Number.MAX_SAFE_INTEGER)).lastSeq).toBe(resumed.lastSeq);
       const got = await collect(log);
-      const next = await log.append(a, 'execution-update', update(16));
+      const next = await log.append(a, 'execution-update', 'e1', update(16));
       expect(next.seq).toBeGreaterThan(resumed.lastSeq);
       await eventually(async () => (got.length === 1 ? true : undefined), 5_000, 'the frame after the loss');
       expect(got).toEqual([next]);
@@ -204,7 +223,7 @@ export function frameLogContract(implementation: string, make: MakeFrameLog, opt
       const total = 2_500;
       const appended: AppendedFrame[] = [];
       for (let n = 0; n < total; n += 250) {
-        appended.push(...(await Promise.all(Array.from({ length: 250 }, (_, i) => log.append(a, 'execution-log', update(n + i))))));
+        appended.push(...(await Promise.all(Array.from({ length: 250 }, (_, i) => log.append(a, 'execution-log', 'e1', update(n + i))))));
       }
       const seqs = Array.from({ length: total }, (_, i) => i + 1);
       expect(appended.map((f) => f.seq).sort((x, y) => x - y)).toEqual(seqs);
@@ -222,10 +241,10 @@ export function frameLogContract(implementation: string, make: MakeFrameLog, opt
       // The project's first frame alone: two instances seeding a brand-new counter at once may each
       // reserve a block, and the later block may win — a documented jump (never a repeat), tested
       // after a loss below. From the first frame on they share one contiguous sequence.
-      const first = await two.append(a, 'execution-update', update(0));
+      const first = await two.append(a, 'execution-update', 'e1', update(0));
       const appended = [
         first,
-        ...(await Promise.all(Array.from({ length: 99 }, (_, i) => (i % 2 ? two : one).append(a, 'execution-update', update(i + 1))))),
+        ...(await Promise.all(Array.from({ length: 99 }, (_, i) => (i % 2 ? two : one).append(a, 'execution-update', 'e1', update(i + 1))))),
       ];
       const seqs = Array.from({ length: 100 }, (_, i) => i + 1);
       expect(appended.map((f) => f.seq).sort((x, y) => x - y)).toEqual(seqs);
@@ -239,11 +258,11 @@ export function frameLogContract(implementation: string, make: MakeFrameLog, opt
       const fixture = await setup();
       const two = await fixture.peer!();
       extra.push(two);
-      for (let n = 1; n <= 40; n++) await (n % 2 ? fixture.log : two).append(a, 'execution-update', update(n));
+      for (let n = 1; n <= 40; n++) await (n % 2 ? fixture.log : two).append(a, 'execution-update', 'e1', update(n));
       const one = await fixture.lose();
       const gotOne = await collect(one);
       const gotTwo = await collect(two);
-      const appended = await Promise.all(Array.from({ length: 100 }, (_, n) => (n % 2 ? one : two).append(a, 'execution-update', update(n))));
+      const appended = await Promise.all(Array.from({ length: 100 }, (_, n) => (n % 2 ? one : two).append(a, 'execution-update', 'e1', update(n))));
       const seqs = appended.map((f) => f.seq).sort((x, y) => x - y);
       expect(new Set(seqs).size).toBe(100);
       expect(seqs[0]).toBeGreaterThan(40);

@@ -60,14 +60,14 @@ describe('/ws/devteam with an API and a worker process', () => {
     expect(res.status).toBe(202);
   }
 
-  /** A plain client that never drops: subscribes from seq 0 and records every frame. */
-  function reference(projectId: string, key = ACME): { frames: Frame[]; socket: WebSocket; closed: Promise<number>; done: Promise<void> } {
+  /** A plain client that never drops: subscribes from `lastSeq` (default 0; null: the present, no lastSeq) and records every frame. */
+  function reference(projectId: string, key = ACME, lastSeq: number | null = 0): { frames: Frame[]; socket: WebSocket; closed: Promise<number>; done: Promise<void> } {
     const frames: Frame[] = [];
     const socket = new WebSocket(`ws://127.0.0.1:${apiPort}/ws/devteam`, { headers: { authorization: `Bearer ${key}` } });
     closers.push(() => socket.terminate());
     let finish!: () => void;
     const done = new Promise<void>((r) => (finish = r));
-    socket.on('open', () => socket.send(JSON.stringify({ type: 'subscribe', projectId, lastSeq: 0 })));
+    socket.on('open', () => socket.send(JSON.stringify({ type: 'subscribe', projectId, lastSeq: lastSeq ?? undefined })));
     socket.on('message', (data) => {
       const frame = JSON.parse(String(data)) as Frame;
       if (frame.projectId !== projectId) return;
@@ -154,17 +154,43 @@ describe('/ws/devteam with an API and a worker process', () => {
     expect(ticks).toEqual(ticks.map((_, i) => `tick ${i + 1}`));
   }, 90_000);
 
-  it("closes with 1008 for an unknown key and for another tenant's project", async () => {
+  it("closes with 1008 for an unknown key; another tenant's project is subscribed like an unused id and shows nothing of it", async () => {
     await initialize('private', 'write a file');
     const stranger = new WebSocket(`ws://127.0.0.1:${apiPort}/ws/devteam?projectId=private`, { headers: { authorization: 'Bearer not-a-key-0123456789abcdef' } });
     expect(await new Promise((r) => stranger.on('close', (code) => r(code)))).toBe(1008);
-    const beta = reference('private', BETA);
-    expect(await beta.closed).toBe(1008);
+    // Beta has no project "private": it is subscribed, as to any id it has not used yet.
+    const beta = reference('private', BETA, null);
+    const unused = reference('never-used', BETA, null);
+    await eventually(async () => (beta.frames.length > 0 && unused.frames.length > 0 ? true : undefined), 10_000, 'both subscriptions to answer');
+    const strip = (frames: Frame[]) => frames.map((f) => ({ ...f, ts: 0, projectId: '<id>' }));
+    expect(strip(beta.frames)).toEqual(strip(unused.frames));
+    expect(beta.frames).toEqual([expect.objectContaining({ type: 'resync', seq: 0, executionId: null, payload: null })]);
+    // Acme's run ends; a round trip on beta's socket (a malformed message, answered in order) shows nothing of it came before.
+    const own = reference('private');
+    await own.done;
+    const answered = new Promise<void>((r) => beta.socket.on('message', (d) => JSON.parse(String(d)).type === 'error' && r()));
+    beta.socket.send('{');
+    await answered;
+    expect(beta.frames).toHaveLength(1);
+    expect(beta.socket.readyState).toBe(WebSocket.OPEN);
     const token = new WebSocket(`ws://127.0.0.1:${apiPort}/ws/devteam?projectId=private&token=${ACME}`);
     const first = await new Promise<Frame>((r) => token.once('message', (d) => r(JSON.parse(String(d)))));
     expect(first.type).toBe('hello');
     token.close();
   }, 30_000);
+
+  it('gives a client that subscribed before initialize every frame of the run, from the first transition', async () => {
+    const early = reference('dashboard', ACME, null);
+    await eventually(async () => (early.frames.length > 0 ? true : undefined), 10_000, 'the subscription to answer');
+    expect(early.frames).toEqual([expect.objectContaining({ type: 'resync', seq: 0, executionId: null, payload: null })]);
+    await initialize('dashboard', 'write a file');
+    await early.done;
+    const run = early.frames.slice(1);
+    expect(run.map((f) => f.seq)).toEqual(run.map((_, i) => i + 1));
+    const executionId = (run[0]!.payload as { executionId: string }).executionId;
+    expect(run.every((f) => f.executionId === executionId)).toBe(true);
+    expect(run.at(-1)).toMatchObject({ type: 'execution-update', payload: { status: 'completed' } });
+  }, 60_000);
 
   it('answers a malformed message with an error frame and closes with 1009 on an oversize one', async () => {
     const socket = new WebSocket(`ws://127.0.0.1:${apiPort}/ws/devteam`, { headers: { authorization: `Bearer ${ACME}` } });

@@ -123,7 +123,7 @@ interface HsCase {
   label: string;
   target: string;
   headers: Array<[string, string]>;
-  /** 'stream': hello then a resync of the own project; 'policy': closed with 1008; undefined: generic oracle. */
+  /** 'stream': hello then a resync of the project (an id the tenant has not used too); 'policy': closed with 1008; undefined: generic oracle. */
   expect?: 'stream' | 'policy' | 'hello';
 }
 
@@ -149,18 +149,20 @@ function handshakeCases(ctx: FuzzContext, rng: Prng, count: number): HsCase[] {
     { label: 'bad percent', target: `${P}?projectId=%zz&%`, headers: [...wsHeaders(), bearer(ctx.keys.own)] },
     ...['-1', 'abc', '1e309', '99999999999999999999', '1.5', '', '%00', '0x10'].map((s) => ({ label: `lastSeq ${s}`, target: `${P}?projectId=${own}&lastSeq=${s}`, headers: [...wsHeaders(), bearer(ctx.keys.own)], expect: 'stream' as const })),
     { label: 'lastSeq 0', target: `${P}?projectId=${own}&lastSeq=0`, headers: [...wsHeaders(), bearer(ctx.keys.own)] },
-    { label: "other tenant's project", target: `${P}?projectId=${ctx.other.projectId}`, headers: [...wsHeaders(), bearer(ctx.keys.own)], expect: 'policy' },
-    { label: 'unknown project', target: `${P}?projectId=fz-nobody-here`, headers: [...wsHeaders(), bearer(ctx.keys.own)], expect: 'policy' },
+    // Subscribed like any id the tenant has not used yet (a dashboard subscribes before initialize).
+    { label: "other tenant's project", target: `${P}?projectId=${ctx.other.projectId}`, headers: [...wsHeaders(), bearer(ctx.keys.own)], expect: 'stream' },
+    { label: 'unknown project', target: `${P}?projectId=fz-nobody-here`, headers: [...wsHeaders(), bearer(ctx.keys.own)], expect: 'stream' },
     { label: 'no key', target: `${P}?projectId=${own}`, headers: wsHeaders(), expect: 'policy' },
     { label: 'unknown key', target: `${P}?projectId=${own}`, headers: [...wsHeaders(), bearer('not-a-configured-key-0000')], expect: 'policy' },
-    { label: "other tenant's key", target: `${P}?projectId=${own}`, headers: [...wsHeaders(), bearer(ctx.keys.other)], expect: 'policy' },
+    // A valid key of the other tenant: the own tenant's project id is one it has not used, so subscribed.
+    { label: "other tenant's key", target: `${P}?projectId=${own}`, headers: [...wsHeaders(), bearer(ctx.keys.other)], expect: 'stream' },
     { label: 'token in query', target: `${P}?projectId=${own}&token=${ctx.keys.own}`, headers: wsHeaders(), expect: 'stream' },
     { label: 'empty token', target: `${P}?projectId=${own}&token=`, headers: wsHeaders(), expect: 'policy' },
     { label: 'NUL token', target: `${P}?projectId=${own}&token=%00`, headers: wsHeaders(), expect: 'policy' },
     { label: 'subprotocol token', target: `${P}?projectId=${own}`, headers: [...wsHeaders(), ['Sec-WebSocket-Protocol', `devteam, bearer.${ctx.keys.own}`]], expect: 'stream' },
     { label: 'subprotocol bearer only', target: `${P}?projectId=${own}`, headers: [...wsHeaders(), ['Sec-WebSocket-Protocol', `bearer.${ctx.keys.own}`]], expect: 'stream' },
     { label: 'subprotocol empty bearer', target: `${P}?projectId=${own}`, headers: [...wsHeaders(), ['Sec-WebSocket-Protocol', 'devteam, bearer.']], expect: 'policy' },
-    { label: "subprotocol other's key", target: `${P}?projectId=${own}`, headers: [...wsHeaders(), ['Sec-WebSocket-Protocol', `devteam, bearer.${ctx.keys.other}`]], expect: 'policy' },
+    { label: "subprotocol other's key", target: `${P}?projectId=${own}`, headers: [...wsHeaders(), ['Sec-WebSocket-Protocol', `devteam, bearer.${ctx.keys.other}`]], expect: 'stream' },
     { label: 'subprotocol two keys', target: `${P}?projectId=${own}`, headers: [...wsHeaders(), ['Sec-WebSocket-Protocol', `devteam, bearer.${ctx.keys.other}, bearer.${ctx.keys.own}`]] },
     { label: '200 subprotocols', target: `${P}?projectId=${own}`, headers: [...wsHeaders(), bearer(ctx.keys.own), ['Sec-WebSocket-Protocol', Array.from({ length: 200 }, (_, i) => `p${i}`).join(', ')]] },
     { label: 'subprotocol junk', target: `${P}?projectId=${own}`, headers: [...wsHeaders(), bearer(ctx.keys.own), ['Sec-WebSocket-Protocol', ',,, ,\u00e9, a b']] },
@@ -248,7 +250,7 @@ export async function runWsFuzz(port: number, ctx: FuzzContext, rng: Prng, opts:
   return tally;
 }
 
-type Outcome = 'error' | 'close1009' | 'close1008' | 'close1007' | 'close1006' | 'maybe';
+type Outcome = 'error' | 'resync' | 'close1009' | 'close1008' | 'close1007' | 'close1006' | 'maybe';
 
 function messageCatalog(ctx: FuzzContext): Array<{ label: string; data: string | Buffer; binary?: boolean; outcome: Outcome }> {
   const own = ctx.own.projectId;
@@ -277,8 +279,9 @@ function messageCatalog(ctx: FuzzContext): Array<{ label: string; data: string |
     { label: 'binary random', data: randomBytes(64), binary: true, outcome: 'error' },
     { label: 'binary subscribe', data: Buffer.from(sub('')), binary: true, outcome: 'error' },
     { label: 'unsubscribe unknown', data: '{"type":"unsubscribe","projectId":"fz-nobody"}', outcome: 'maybe' },
-    { label: 'unknown project', data: '{"type":"subscribe","projectId":"fz-nobody-here"}', outcome: 'close1008' },
-    { label: "other tenant's project", data: `{"type":"subscribe","projectId":"${ctx.other.projectId}"}`, outcome: 'close1008' },
+    // Subscribed like any id the tenant has not used yet: a resync (executionId null), the connection goes on.
+    { label: 'unknown project', data: '{"type":"subscribe","projectId":"fz-nobody-here"}', outcome: 'resync' },
+    { label: "other tenant's project", data: `{"type":"subscribe","projectId":"${ctx.other.projectId}"}`, outcome: 'resync' },
     { label: 'over 16 KiB', data: `{"type":"subscribe","projectId":"${'x'.repeat(17 * 1024)}"}`, outcome: 'close1009' },
     // Documented (README, WS): a message over 1 MiB is not read at all, the connection is dropped (1006).
     { label: 'over 1 MiB', data: 'x'.repeat(1024 * 1024 + 10), outcome: 'close1006' },
@@ -295,6 +298,7 @@ async function messageSession(port: number, ctx: FuzzContext, rng: Prng, id: str
   const frames: Array<{ type: string; projectId: string; seq: number }> = [];
   let closed: { code: number; reason: string } | null = null;
   const label = () => plan.map((p) => p.label).join(', ');
+  const subscribed = new Set<string>();
   const bad = (p: string) => tally.violate(`WS message: ${p}`, id, label(), `plan [${label()}] frames ${preview(JSON.stringify(frames.slice(-4)), 200)} close ${JSON.stringify(closed)}`);
   ws.on('message', (data, isBinary) => {
     if (isBinary) return bad('binary frame from the server');
@@ -320,6 +324,14 @@ async function messageSession(port: number, ctx: FuzzContext, rng: Prng, id: str
         const ok = await until(() => frames.filter((f) => f.type === 'error').length > errorsBefore || closed !== null);
         if (closed) return bad(`${step.label}: expected an error frame, got close ${JSON.stringify(closed)}`);
         if (!ok) return bad(`${step.label}: no error frame within ${deadlineMs} ms`);
+      } else if (step.outcome === 'resync') {
+        // Already subscribed (an earlier step) is answered with nothing: only a first subscribe must get one.
+        const resyncsBefore = frames.filter((f) => f.type === 'resync').length;
+        const first = !subscribed.has(step.data.toString());
+        subscribed.add(step.data.toString());
+        const ok = await until(() => frames.filter((f) => f.type === 'resync').length > resyncsBefore || closed !== null, first ? deadlineMs : 100);
+        if (closed) return bad(`${step.label}: expected a resync, got close ${JSON.stringify(closed)}`);
+        if (first && !ok) return bad(`${step.label}: no resync within ${deadlineMs} ms`);
       } else if (step.outcome.startsWith('close')) {
         const want = Number(step.outcome.slice(5));
         await until(() => closed !== null);

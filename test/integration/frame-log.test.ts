@@ -68,8 +68,8 @@ describe('RedisFrameLog', () => {
       const otherGot: number[] = [];
       await other.subscribe((f) => void otherGot.push(f.seq));
       // A ':' in a tenant or project id cannot make two projects share keys.
-      await log.append({ tenant: 'a:b', projectId: 'c' }, 'execution-update', { n: 1 });
-      await log.append({ tenant: 'a', projectId: 'b:c' }, 'execution-update', { n: 1 });
+      await log.append({ tenant: 'a:b', projectId: 'c' }, 'execution-update', 'e1', { n: 1 });
+      await log.append({ tenant: 'a', projectId: 'b:c' }, 'execution-update', 'e1', { n: 1 });
       expect((await log.since({ tenant: 'a', projectId: 'b:c' }, 0)).lastSeq).toBe(1);
       const keys = (await redis.keys(`${prefix}:*`)).sort();
       expect(keys).toHaveLength(6);
@@ -80,7 +80,7 @@ describe('RedisFrameLog', () => {
         expect(ttl).toBeLessThanOrEqual(60_000);
       }
       expect((await other.since({ tenant: 'a', projectId: 'b:c' }, 0)).lastSeq).toBe(0);
-      await other.append({ tenant: 'x', projectId: 'y' }, 'execution-update', null);
+      await other.append({ tenant: 'x', projectId: 'y' }, 'execution-update', 'e1', null);
       await new Promise((r) => setTimeout(r, 50));
       expect(otherGot).toEqual([1]);
     } finally {
@@ -96,10 +96,10 @@ describe('RedisFrameLog', () => {
     const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
     const key = { tenant: 't', projectId: 'p' };
     try {
-      for (let n = 0; n < 3; n++) await log.append(key, 'execution-update', { n });
+      for (let n = 0; n < 3; n++) await log.append(key, 'execution-update', 'e1', { n });
       await redis.del(`${prefix}:frames:seq:t:p`);
       // Seeded from the durable mark (the end of the reserved block), not reused from 1.
-      const next = await log.append(key, 'execution-update', { n: 3 });
+      const next = await log.append(key, 'execution-update', 'e1', { n: 3 });
       expect(next.seq).toBe(101);
       expect((await log.since(key, 0)).frames.map((f) => f.seq)).toEqual([1, 2, 3, 101]);
       expect((await log.since(key, 3)).complete).toBe(false);
@@ -119,10 +119,10 @@ describe('RedisFrameLog', () => {
     try {
       await redis.set(`${prefix}:frames:seq:t:p`, '15');
       expect((await log.since(key, 15)).lastSeq).toBe(15);
-      expect((await log.append(key, 'execution-update', null)).seq).toBe(16);
+      expect((await log.append(key, 'execution-update', 'e1', null)).seq).toBe(16);
       expect(await seqMarks.mark(key)).toBe(115);
       await dropRedisPrefix(prefix);
-      expect((await log.append(key, 'execution-update', null)).seq).toBe(116);
+      expect((await log.append(key, 'execution-update', 'e1', null)).seq).toBe(116);
     } finally {
       redis.disconnect();
       await log.close();
@@ -146,15 +146,15 @@ describe('RedisFrameLog', () => {
     const log = new RedisFrameLog({ url: REDIS_URL, prefix, retain: 10, seqMarks, seqBlock: 100 });
     const key = { tenant: 't', projectId: 'p' };
     try {
-      await log.append(key, 'execution-update', null); // the first block: 1..100
+      await log.append(key, 'execution-update', 'e1', null); // the first block: 1..100
       slow = true;
       // 75 reaches the low-water mark (25 left): the next block is reserved in the background.
-      for (let n = 2; n <= 75; n++) await log.append(key, 'execution-update', { n });
+      for (let n = 2; n <= 75; n++) await log.append(key, 'execution-update', 'e1', { n });
       expect(reservations).toEqual([0, 75]);
       await eventually(async () => ((await marks.mark(key)) === 200 ? true : undefined), 5_000, 'the block ahead');
       await new Promise((r) => setTimeout(r, 20)); // its EXTEND follows the reservation on the same connection
       const t0 = performance.now();
-      for (let n = 76; n <= 150; n++) await log.append(key, 'execution-update', { n });
+      for (let n = 76; n <= 150; n++) await log.append(key, 'execution-update', 'e1', { n });
       expect(performance.now() - t0).toBeLessThan(150);
       expect((await log.since(key, 140)).frames.map((f) => f.seq)).toEqual(Array.from({ length: 10 }, (_, i) => 141 + i));
     } finally {
@@ -168,12 +168,12 @@ describe('RedisFrameLog', () => {
     const log = new RedisFrameLog({ url: REDIS_URL, prefix, seqMarks: new MemoryFrameSeqMarks() });
     const key = { tenant: 't', projectId: 'p' };
     try {
-      await log.append(key, 'execution-update', null);
+      await log.append(key, 'execution-update', 'e1', null);
       const times: number[] = [];
       const payload = { executionId: 'e', source: 'agent', taskId: null, attempt: 1, lines: [{ stream: 'stdout', text: 'x'.repeat(200) }] };
       for (let n = 0; n < 500; n++) {
         const t0 = performance.now();
-        await log.append(key, 'execution-log', payload);
+        await log.append(key, 'execution-log', 'e1', payload);
         times.push(performance.now() - t0);
       }
       times.sort((x, y) => x - y);
@@ -190,7 +190,7 @@ describe('RedisFrameLog', () => {
     try {
       const key = { tenant: 't', projectId: 'p' };
       const calls: Array<() => Promise<unknown>> = [
-        () => log.append(key, 'execution-update', { n: 1 }),
+        () => log.append(key, 'execution-update', 'e1', { n: 1 }),
         () => log.since(key, 0),
         () => log.subscribe(() => {}),
       ];
@@ -253,9 +253,9 @@ describe('RedisFrameLog on a Redis server that restarts', () => {
       log = new RedisFrameLog({ url, prefix: 'restart', seqMarks, seqBlock: 100 });
       const admin = new Redis(url, { maxRetriesPerRequest: 1, retryStrategy: () => null });
       admin.on('error', () => {});
-      for (let n = 1; n <= 10; n++) await log.append(key, 'execution-update', { n });
+      for (let n = 1; n <= 10; n++) await log.append(key, 'execution-update', 'e1', { n });
       await admin.save(); // the snapshot it will come back with: seq 10
-      for (let n = 11; n <= 15; n++) await log.append(key, 'execution-update', { n });
+      for (let n = 11; n <= 15; n++) await log.append(key, 'execution-update', 'e1', { n });
       await admin.call('SHUTDOWN', 'NOSAVE').catch(() => {});
       admin.disconnect();
       await new Promise<void>((r) => (children[0]!.exitCode !== null ? r() : children[0]!.once('exit', () => r())));
@@ -265,7 +265,7 @@ describe('RedisFrameLog on a Redis server that restarts', () => {
       const resumed = await eventually(() => log!.since(key, 15), 10_000, 'the log reconnected');
       expect(resumed.complete).toBe(false);
       expect(resumed.lastSeq).toBeGreaterThanOrEqual(15);
-      const next = await log.append(key, 'execution-update', { n: 16 });
+      const next = await log.append(key, 'execution-update', 'e1', { n: 16 });
       expect(next.seq).toBeGreaterThan(resumed.lastSeq);
       // 11..15 are gone from the stream too: a client at 12 resyncs, it is not told "nothing missed".
       expect((await log.since(key, 12)).complete).toBe(false);

@@ -82,7 +82,7 @@ for (const backend of backends) {
       const marks = counting(store);
       const first = new MemoryFrameLog({ seqMarks: marks, seqBlock: 1_000 });
       let last = 0;
-      for (let n = 0; n < 2_100; n++) last = (await first.append(key, 'execution-log', { n })).seq;
+      for (let n = 0; n < 2_100; n++) last = (await first.append(key, 'execution-log', 'e1', { n })).seq;
       expect(last).toBe(2_100);
       // Blocks up to 3,000 (the third reserved ahead, at 750 left): three writes for 2,100 frames.
       expect(marks.reserves).toBe(3);
@@ -90,7 +90,7 @@ for (const backend of backends) {
       const restarted = new MemoryFrameLog({ seqMarks: store, seqBlock: 1_000 });
       const resumed = await restarted.since(key, last);
       expect(resumed).toEqual({ frames: [], complete: false, lastSeq: 3_000 });
-      expect((await restarted.append(key, 'execution-update', null)).seq).toBe(3_001);
+      expect((await restarted.append(key, 'execution-update', 'e1', null)).seq).toBe(3_001);
       await restarted.close();
     });
 
@@ -102,7 +102,7 @@ for (const backend of backends) {
         const first = new RedisFrameLog({ url: REDIS_URL, prefix, seqMarks: marks });
         try {
           let last = 0;
-          for (let n = 0; n < 1_500; n++) last = (await first.append(key, 'execution-log', { n })).seq;
+          for (let n = 0; n < 1_500; n++) last = (await first.append(key, 'execution-log', 'e1', { n })).seq;
           expect(last).toBe(1_500);
           expect(marks.reserves).toBe(2);
           await first.close();
@@ -112,7 +112,7 @@ for (const backend of backends) {
             const resumed = await next.since(key, last);
             expect(resumed.complete).toBe(false);
             expect(resumed.lastSeq).toBe(2_000);
-            expect((await next.append(key, 'execution-update', null)).seq).toBe(2_001);
+            expect((await next.append(key, 'execution-update', 'e1', null)).seq).toBe(2_001);
             expect(await store.mark(key)).toBe(3_000);
           } finally {
             await next.close();

@@ -8,7 +8,7 @@ import { openDatabase, PostgresArtifactsStore, type Database } from '../../src/i
 import { createLogger } from '../../src/infra/log.js';
 import { startRuntime, type Runtime } from '../../src/runtime.js';
 import { apiClient, type ApiClient, type Reply } from '../support/api-client.js';
-import { createTestDatabase, tempDir, type TestDatabase } from '../support/services.js';
+import { createTestDatabase, eventually, tempDir, type TestDatabase } from '../support/services.js';
 
 const ACME = 'acme-key-0123456789abcdef';
 const BETA = 'beta-key-0123456789abcdef';
@@ -108,15 +108,48 @@ describe('tenant isolation of reads and commands by id', () => {
     expect(before).toMatchObject({ status: 'running' });
   });
 
-  it("a stream subscription to another tenant's project is closed like an unknown project", async () => {
-    const close = (projectId: string) =>
-      new Promise<{ code: number; reason: string }>((resolve, reject) => {
-        const ws = new WebSocket(`ws://127.0.0.1:${runtime.port}/ws/devteam?projectId=${projectId}`, { headers: { authorization: `Bearer ${BETA}` } });
-        ws.on('close', (code, reason) => resolve({ code, reason: reason.toString().replaceAll(projectId, '<id>') }));
-        ws.on('error', reject);
-      });
-    expect(await close('secret-web')).toEqual(await close('never-web'));
-    expect((await close('secret-web')).code).toBe(1008);
+  it("a stream subscription to another tenant's project answers exactly like one to an unused id and never carries its frames", async () => {
+    /** Every frame a subscriber of `projectId` gets until a round trip after `act`, the close code if closed, `ts` and the id masked. */
+    const session = async (key: string, projectId: string, lastSeq: number | undefined, act: () => Promise<void> = async () => {}) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${runtime.port}/ws/devteam`, { headers: { authorization: `Bearer ${key}` } });
+      const frames: Array<Record<string, unknown>> = [];
+      let closed: number | null = null;
+      ws.on('close', (code) => (closed = code));
+      ws.on('message', (d) => frames.push(JSON.parse(String(d)) as Record<string, unknown>));
+      await new Promise((r) => ws.on('open', r));
+      ws.send(JSON.stringify({ type: 'subscribe', projectId, lastSeq }));
+      // Without a lastSeq the subscription is answered (a resync); with one nothing is missed, so nothing comes.
+      if (lastSeq === undefined) await eventually(async () => (frames.some((f) => f.type === 'resync') || closed !== null ? true : undefined), 5_000, 'the resync');
+      // Answered in order: after the error frame for the malformed message, everything before it is here.
+      const roundTrip = async () => {
+        const errors = frames.filter((f) => f.type === 'error').length;
+        ws.send('{');
+        await eventually(async () => (frames.filter((f) => f.type === 'error').length > errors || closed !== null ? true : undefined), 5_000, 'a round trip');
+      };
+      await roundTrip();
+      await act();
+      await roundTrip();
+      ws.close();
+      return { closed, frames: JSON.parse(JSON.stringify(frames).replaceAll(projectId, '<id>').replace(/"ts":\d+/g, '"ts":0')) as unknown };
+    };
+    // Acme's project changes while beta watches its id: pause and resume publish status frames (to acme only).
+    const acmeSeen = await session(ACME, 'secret-web', undefined, async () => {
+      const bothWays = async () => {
+        expect((await acme.post('/api/devteam/automation/pause/secret-web', '', { headers: { 'content-type': 'application/json' } })).status).toBe(202);
+        expect((await acme.post('/api/devteam/automation/resume/secret-web', '', { headers: { 'content-type': 'application/json' } })).status).toBe(202);
+      };
+      const stolen = await session(BETA, 'secret-web', undefined, bothWays);
+      const unused = await session(BETA, 'never-web', undefined);
+      expect(stolen).toEqual(unused);
+      expect(stolen.closed).toBeNull();
+      expect(JSON.stringify(stolen)).not.toContain(initialized.executionId);
+      expect((stolen.frames as Array<{ type: string }>).map((f) => f.type)).toEqual(['hello', 'resync', 'error', 'error']);
+      // Resuming from a seq: the same, nothing replayed.
+      expect(await session(BETA, 'secret-web', 0)).toEqual(await session(BETA, 'never-web', 0));
+    });
+    // The frames were published: acme, subscribed all along, got both transitions.
+    const statuses = (acmeSeen.frames as Array<{ type: string; payload: { status?: string } | null }>).filter((f) => f.type === 'execution-update').map((f) => f.payload?.status);
+    expect(statuses).toEqual(['paused', 'running']);
   });
 
   it('initialize by another tenant with the same project id is its own project and leaves the first untouched', async () => {

@@ -16,17 +16,17 @@ describe('invalidateStatusOnFrames', () => {
     await cache.read('t', 'other', async () => 'other old');
     await cache.read('u', 'p', async () => 'tenant u old');
 
-    await frames.append(key, 'execution-log', { lines: [] });
+    await frames.append(key, 'execution-log', 'e', { lines: [] });
     expect(await cached(cache)).toBe('old');
 
-    await frames.append(key, 'execution-update', { executionId: 'e', projection: {} });
+    await frames.append(key, 'execution-update', 'e', { executionId: 'e', projection: {} });
     expect(await cached(cache)).toBe('reloaded');
     expect(await cached(cache, 't', 'other')).toBe('other old');
     expect(await cached(cache, 'u', 'p')).toBe('tenant u old');
 
     await invalidation.close();
     await invalidation.close();
-    await frames.append(key, 'execution-update', { executionId: 'e', projection: {} });
+    await frames.append(key, 'execution-update', 'e', { executionId: 'e', projection: {} });
     expect(await cache.read('t', 'p', async () => 'not asked')).toBe('reloaded');
     await frames.close();
   });
@@ -38,7 +38,7 @@ describe('invalidateStatusOnFrames', () => {
     await cache.read('t', 'p', async () => 'old');
     const seenByStream: Array<Promise<string | null>> = [];
     const unsubscribe = await frames.subscribe(() => seenByStream.push(cache.read('t', 'p', async () => 'new')));
-    await frames.append(key, 'execution-update', { executionId: 'e', projection: {} });
+    await frames.append(key, 'execution-update', 'e', { executionId: 'e', projection: {} });
     expect(await Promise.all(seenByStream)).toEqual(['new']);
     await unsubscribe();
     await invalidation.close();

@@ -51,7 +51,7 @@ async function scriptedServer(onConnection: (conn: Conn, index: number) => void 
 
 let tsCounter = Date.UTC(2024, 0, 2, 12, 0, 0);
 function send(socket: ServerSocket, frame: Partial<Frame> & { type: string }) {
-  socket.send(JSON.stringify({ ts: tsCounter++, payload: {}, ...frame }));
+  socket.send(JSON.stringify({ ts: tsCounter++, executionId: null, payload: {}, ...frame }));
 }
 function ev(projectId: string, seq: number, type: Frame['type'] = 'execution-log'): Partial<Frame> & { type: string } {
   return { type, projectId, seq, payload: { n: `${projectId}${seq}` } };
@@ -311,21 +311,22 @@ describe('formatFrame', () => {
   };
 
   it('execution-update → status line', () => {
-    expect(formatFrame({ type: 'execution-update', ts, projectId: 'acme-web', seq: 5, payload: { ...update, maxAttempts: 3 } })).toBe(
+    expect(formatFrame({ type: 'execution-update', ts, projectId: 'acme-web', seq: 5, executionId: 'e1', payload: { ...update, maxAttempts: 3 } })).toBe(
       '[12:03:04] acme-web  running  implement  task 1.2 "Title"  attempt 2/3  3/12 done',
     );
-    expect(formatFrame({ type: 'execution-update', ts, projectId: 'acme-web', seq: 6, payload: { ...update, status: 'failed', lastError: 'verify failed' } })).toBe(
+    expect(formatFrame({ type: 'execution-update', ts, projectId: 'acme-web', seq: 6, executionId: 'e1', payload: { ...update, status: 'failed', lastError: 'verify failed' } })).toBe(
       '[12:03:04] acme-web  failed  implement  task 1.2 "Title"  attempt 2  3/12 done  error: verify failed',
     );
-    expect(formatFrame({ type: 'execution-update', ts, projectId: 'p', seq: 1, payload: { ...update, phase: null, task: null, attempt: 0 } })).toBe(
+    expect(formatFrame({ type: 'execution-update', ts, projectId: 'p', seq: 1, executionId: 'e1', payload: { ...update, phase: null, task: null, attempt: 0 } })).toBe(
       '[12:03:04] p  running  3/12 done',
     );
   });
 
   it('resync → status line marked (resync)', () => {
-    expect(formatFrame({ type: 'resync', ts, projectId: 'acme-web', seq: 90, payload: { ...update, status: 'completed', phase: null, task: null, attempt: 0, progress: { done: 12, total: 12 } } })).toBe(
+    expect(formatFrame({ type: 'resync', ts, projectId: 'acme-web', seq: 90, executionId: 'e1', payload: { ...update, status: 'completed', phase: null, task: null, attempt: 0, progress: { done: 12, total: 12 } } })).toBe(
       '[12:03:04] acme-web  completed  12/12 done  (resync)',
     );
+    expect(formatFrame({ type: 'resync', ts, projectId: 'fresh', seq: 0, executionId: null, payload: null })).toBe('[12:03:04] fresh  not initialized yet  (resync)');
   });
 
   it('execution-log → prefixed lines, stderr marked', () => {
@@ -339,40 +340,76 @@ describe('formatFrame', () => {
         { stream: 'stderr', text: 'FAIL x.test.ts' },
       ],
     };
-    expect(formatFrame({ type: 'execution-log', ts, projectId: 'acme-web', seq: 7, payload })).toBe(
+    expect(formatFrame({ type: 'execution-log', ts, projectId: 'acme-web', seq: 7, executionId: 'e1', payload })).toBe(
       '  verify 1.2#2 │ npm test\n  verify 1.2#2 │ [stderr] FAIL x.test.ts',
     );
-    expect(formatFrame({ type: 'execution-log', ts, projectId: 'acme-web', seq: 8, payload: { ...payload, source: 'agent', taskId: null, lines: [{ stream: 'stdout', text: 'hi' }] } })).toBe(
+    expect(formatFrame({ type: 'execution-log', ts, projectId: 'acme-web', seq: 8, executionId: 'e1', payload: { ...payload, source: 'agent', taskId: null, lines: [{ stream: 'stdout', text: 'hi' }] } })).toBe(
       '  agent │ hi',
     );
-    expect(formatFrame({ type: 'execution-log', ts, projectId: 'acme-web', seq: 9, payload: { ...payload, lines: [] } })).toBeNull();
+    expect(formatFrame({ type: 'execution-log', ts, projectId: 'acme-web', seq: 9, executionId: 'e1', payload: { ...payload, lines: [] } })).toBeNull();
   });
 
   it('hello and error are readable', () => {
-    expect(formatFrame({ type: 'hello', ts, projectId: '', seq: 0, payload: { version: '0.1.0' } })).toBe('[12:03:04] connected  {"version":"0.1.0"}');
-    expect(formatFrame({ type: 'hello', ts, projectId: '', seq: 0, payload: {} })).toBe('[12:03:04] connected');
-    expect(formatFrame({ type: 'error', ts, projectId: 'acme-web', seq: 0, payload: { code: 'not_found', message: 'no such project' } })).toBe(
+    expect(formatFrame({ type: 'hello', ts, projectId: '', seq: 0, executionId: null, payload: { version: '0.1.0' } })).toBe('[12:03:04] connected  {"version":"0.1.0"}');
+    expect(formatFrame({ type: 'hello', ts, projectId: '', seq: 0, executionId: null, payload: {} })).toBe('[12:03:04] connected');
+    expect(formatFrame({ type: 'error', ts, projectId: 'acme-web', seq: 0, executionId: null, payload: { code: 'not_found', message: 'no such project' } })).toBe(
       '[12:03:04] acme-web  error [not_found]: no such project',
     );
-    expect(formatFrame({ type: 'error', ts, projectId: '', seq: 0, payload: 'boom' })).toBe('[12:03:04] error: "boom"');
+    expect(formatFrame({ type: 'error', ts, projectId: '', seq: 0, executionId: null, payload: 'boom' })).toBe('[12:03:04] error: "boom"');
   });
 });
 
 describe('runWatch', () => {
   const status = (s: string) => ({ executionId: 'e1', status: s, phase: null, task: null, attempt: 0, progress: { done: 1, total: 2 }, lastError: null });
 
-  it('prints frames and resolves 0 at a final status; resumes from 0 to get the history', async () => {
+  it('starts at the present: subscribes without lastSeq, prints the resync and live frames, resolves 0 at a final status', async () => {
     const server = await scriptedServer(async (conn) => {
       await conn.waitMessages(1);
-      send(conn.socket, { type: 'execution-update', projectId: 'p', seq: 1, payload: status('running') });
-      send(conn.socket, { type: 'execution-update', projectId: 'p', seq: 2, payload: status('completed') });
+      send(conn.socket, { type: 'resync', projectId: 'p', seq: 4, executionId: 'e1', payload: status('running') });
+      send(conn.socket, { type: 'execution-update', projectId: 'p', seq: 5, executionId: 'e1', payload: status('completed') });
     });
     cleanups.push(server.close);
     const out: string[] = [];
     const code = await runWatch('p', { url: server.url, token: 't', json: true, out: (t) => out.push(t), err: () => {} });
     expect(code).toBe(0);
-    expect(server.conns[0]?.messages).toEqual([{ type: 'subscribe', projectId: 'p', lastSeq: 0 }]);
-    expect(out.map((l) => JSON.parse(l).seq)).toEqual([0, 1, 2]);
+    // No lastSeq: the history (earlier executions included) is not asked for; the resync is the present.
+    expect(server.conns[0]?.messages).toEqual([{ type: 'subscribe', projectId: 'p' }]);
+    expect(out.map((l) => JSON.parse(l).seq)).toEqual([0, 4, 5]);
+  });
+
+  it('follows a re-initialize: a frame of a new execution is announced and followed, the old one is skipped and its final status does not end it', async () => {
+    const server = await scriptedServer(async (conn) => {
+      await conn.waitMessages(1);
+      send(conn.socket, { type: 'resync', projectId: 'p', seq: 4, executionId: 'e1', payload: status('running') });
+      send(conn.socket, { type: 'execution-update', projectId: 'p', seq: 5, executionId: 'e2', payload: { ...status('running'), executionId: 'e2' } });
+      send(conn.socket, { type: 'execution-update', projectId: 'p', seq: 6, executionId: 'e1', payload: status('failed') });
+      send(conn.socket, { type: 'execution-update', projectId: 'p', seq: 7, executionId: 'e2', payload: { ...status('completed'), executionId: 'e2' } });
+    });
+    cleanups.push(server.close);
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await runWatch('p', { url: server.url, out: (t) => out.push(t), err: (t) => err.push(t) });
+    expect(code).toBe(0);
+    expect(err.join('')).toBe('devteam watch: p was initialized again: following the new execution e2\n');
+    const lines = out.join('').trim().split('\n');
+    expect(lines.filter((l) => !l.includes('connected')).map((l) => l.split('  ')[1])).toEqual(['running', 'running', 'completed']);
+    expect(out.join('')).not.toContain('failed');
+  });
+
+  it('waits for a project that is not initialized yet (one line), then follows its first execution', async () => {
+    const server = await scriptedServer(async (conn) => {
+      await conn.waitMessages(1);
+      send(conn.socket, { type: 'resync', projectId: 'p', seq: 0, executionId: null, payload: null });
+      send(conn.socket, { type: 'execution-update', projectId: 'p', seq: 1, executionId: 'e1', payload: status('running') });
+      send(conn.socket, { type: 'execution-update', projectId: 'p', seq: 2, executionId: 'e1', payload: status('completed') });
+    });
+    cleanups.push(server.close);
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await runWatch('p', { url: server.url, out: (t) => out.push(t), err: (t) => err.push(t) });
+    expect(code).toBe(0);
+    expect(err).toEqual(['devteam watch: p is not initialized yet; waiting for its first run\n', 'devteam watch: p started: following execution e1\n']);
+    expect(out.join('')).toMatch(/p {2}running[^\n]*\n[^\n]*p {2}completed/);
   });
 
   it('resolves 2 with a message on close code 1008', async () => {

@@ -16,8 +16,11 @@ export interface AppendedFrame extends Frame {
 export type FrameHandler = (frame: AppendedFrame) => void;
 
 export interface FrameLog {
-  /** Assigns seq (previous + 1, across processes) and ts, keeps it, and publishes it to subscribers. */
-  append(key: ProjectKey, type: Exclude<FrameType, 'hello' | 'error' | 'resync'>, payload: unknown): Promise<AppendedFrame>;
+  /**
+   * Assigns seq (previous + 1, across processes) and ts, keeps it, and publishes it to subscribers.
+   * Every appended frame is of one execution of the project: `executionId` is kept in its envelope.
+   */
+  append(key: ProjectKey, type: Exclude<FrameType, 'hello' | 'error' | 'resync'>, executionId: string, payload: unknown): Promise<AppendedFrame>;
   /**
    * Kept frames with seq > lastSeq, in order. `complete` is false when frames after lastSeq were
    * already dropped (the gap is older than what is kept): the client must resync.

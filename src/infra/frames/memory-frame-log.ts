@@ -19,6 +19,7 @@ type FrameKind = Parameters<FrameLog['append']>[1];
 
 interface Waiter {
   type: FrameKind;
+  executionId: string;
   payload: unknown;
   resolve(frame: AppendedFrame): void;
   reject(error: unknown): void;
@@ -65,12 +66,12 @@ export class MemoryFrameLog implements FrameLog {
     this.log = opts.log;
   }
 
-  async append(key: ProjectKey, type: FrameKind, payload: unknown): Promise<AppendedFrame> {
+  async append(key: ProjectKey, type: FrameKind, executionId: string, payload: unknown): Promise<AppendedFrame> {
     const project = this.project(key);
     // The hot path: a seq already reserved, nobody queued before this call.
-    if (project.ready && project.waiting.length === 0 && project.seq < project.ceiling) return this.write(project, key, type, payload);
+    if (project.ready && project.waiting.length === 0 && project.seq < project.ceiling) return this.write(project, key, type, executionId, payload);
     return new Promise<AppendedFrame>((resolve, reject) => {
-      project.waiting.push({ type, payload, resolve, reject });
+      project.waiting.push({ type, executionId, payload, resolve, reject });
       void this.drain(project, key);
     });
   }
@@ -121,7 +122,7 @@ export class MemoryFrameLog implements FrameLog {
         else {
           const waiter = project.waiting.shift()!;
           try {
-            waiter.resolve(this.write(project, key, waiter.type, waiter.payload));
+            waiter.resolve(this.write(project, key, waiter.type, waiter.executionId, waiter.payload));
           } catch (err) {
             waiter.reject(err);
           }
@@ -166,11 +167,11 @@ export class MemoryFrameLog implements FrameLog {
     return project.reserving;
   }
 
-  private write(project: ProjectLog, key: ProjectKey, type: FrameKind, payload: unknown): AppendedFrame {
+  private write(project: ProjectLog, key: ProjectKey, type: FrameKind, executionId: string, payload: unknown): AppendedFrame {
     // Built as RedisFrameLog builds it: same key order, a payload JSON cannot express becomes null.
     const payloadJson = (JSON.stringify(payload) as string | undefined) ?? 'null';
     const seq = ++project.seq;
-    const json = `{"type":${JSON.stringify(type)},"ts":${Date.now()},"projectId":${JSON.stringify(key.projectId)},"seq":${seq},"tenant":${JSON.stringify(key.tenant)},"payload":${payloadJson}}`;
+    const json = `{"type":${JSON.stringify(type)},"ts":${Date.now()},"projectId":${JSON.stringify(key.projectId)},"seq":${seq},"executionId":${JSON.stringify(executionId)},"tenant":${JSON.stringify(key.tenant)},"payload":${payloadJson}}`;
     if (project.ring.length < this.retain) {
       project.ring.push(json);
     } else {

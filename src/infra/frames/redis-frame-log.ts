@@ -75,16 +75,16 @@ if stored then
 end
 `;
 
-// ARGV: retain, ttl ms, channel, then the JSON of type, ts, projectId, tenant, payload, then a nonce.
+// ARGV: retain, ttl ms, channel, then the JSON of type, ts, projectId, executionId, tenant, payload, then a nonce.
 // Returns {seq, seqs left below the ceiling}, or {0, floor, marker} when no seq may be handed out
 // (marker '' when the block is used up; the marker to seed with when the counter or ceiling is lost).
 // The frame's JSON is built here, with the seq spliced in, so that what is kept and what is published
 // are the final frame (same key order as MemoryFrameLog).
 const APPEND = `${SEEDING}
-if cur == nil or ceil == nil or cur >= ceil then return seeding(cur, ceil, ARGV[9]) end
+if cur == nil or ceil == nil or cur >= ceil then return seeding(cur, ceil, ARGV[10]) end
 local seq = redis.call('INCR', KEYS[1])
 local s = string.format('%d', seq)
-local json = '{"type":' .. ARGV[4] .. ',"ts":' .. ARGV[5] .. ',"projectId":' .. ARGV[6] .. ',"seq":' .. s .. ',"tenant":' .. ARGV[7] .. ',"payload":' .. ARGV[8] .. '}'
+local json = '{"type":' .. ARGV[4] .. ',"ts":' .. ARGV[5] .. ',"projectId":' .. ARGV[6] .. ',"seq":' .. s .. ',"executionId":' .. ARGV[7] .. ',"tenant":' .. ARGV[8] .. ',"payload":' .. ARGV[9] .. '}'
 redis.call('XADD', KEYS[3], 'MAXLEN', ARGV[1], s .. '-0', 'data', json)
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 redis.call('PEXPIRE', KEYS[2], ARGV[2])
@@ -128,6 +128,7 @@ interface FrameLogCommands {
     type: string,
     ts: string,
     projectId: string,
+    executionId: string,
     tenant: string,
     payload: string,
     nonce: string,
@@ -197,7 +198,7 @@ export class RedisFrameLog implements FrameLog {
     this.subscriber.on('message', (channel: string, message: string) => this.deliver(channel, message));
   }
 
-  async append(key: ProjectKey, type: Parameters<FrameLog['append']>[1], payload: unknown): Promise<AppendedFrame> {
+  async append(key: ProjectKey, type: Parameters<FrameLog['append']>[1], executionId: string, payload: unknown): Promise<AppendedFrame> {
     const ts = Date.now();
     const payloadJson = (JSON.stringify(payload) as string | undefined) ?? 'null';
     const keys = this.keys(key);
@@ -214,6 +215,7 @@ export class RedisFrameLog implements FrameLog {
           JSON.stringify(type),
           String(ts),
           JSON.stringify(key.projectId),
+          JSON.stringify(executionId),
           JSON.stringify(key.tenant),
           payloadJson,
           this.nonce(),
@@ -224,7 +226,7 @@ export class RedisFrameLog implements FrameLog {
         // Ahead of need, so the hot path does not wait for the database at the end of the block.
         // Only the append that lands on the mark starts it: one reservation per block, cluster-wide.
         if (Number(reply[1]) === this.lowWater) this.reserveAhead(key, keys, seq);
-        return { type, ts, projectId: key.projectId, seq, tenant: key.tenant, payload: payload ?? null };
+        return { type, ts, projectId: key.projectId, seq, executionId, tenant: key.tenant, payload: payload ?? null };
       }
       if (attempt >= MAX_APPEND_ATTEMPTS) {
         throw new FrameSeqError('no frame seq could be reserved', { tenant: key.tenant, projectId: key.projectId, attempts: attempt });
