@@ -58,6 +58,11 @@ export interface Runtime {
 export interface RuntimeOptions {
   /** Receives every XState inspection event of the project actors (`--inspect`). */
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+  /**
+   * The live workers' registry instead of the configured one (Redis, or in-process): for an API
+   * started without any worker of its own (tests, bench fronts), judged by workers announced there.
+   */
+  workers?: WorkerRegistry;
 }
 
 /** What this process has opened, in the order it opened it; closed in reverse (later ones use earlier ones). */
@@ -85,7 +90,7 @@ export async function startRuntime(config: Config, roles: Roles, log: Logger, op
   const closers: Closers = [];
   const stop = () => closeAll(closers, log);
   try {
-    const backends = await openBackends(config, distributed, closers, log);
+    const backends = await openBackends(config, distributed, closers, log, options.workers);
     if (roles.worker) await startWorkerRole(config, backends, { distributed, api: roles.api, inspect: options.inspect }, closers, log);
     const http = roles.api ? await startApiRole(config, backends, distributed, closers, log) : null;
     log.info({ mode, db: backends.db.mode, api: roles.api, worker: roles.worker, port: http?.port ?? null }, 'devteam runner started');
@@ -109,7 +114,7 @@ async function closeAll(closers: Closers, log: Logger): Promise<void> {
 }
 
 /** The database (migrated), then the queue, lease, bus, frame log and kv: Redis when distributed, in-process otherwise. */
-async function openBackends(config: Config, distributed: boolean, closers: Closers, log: Logger): Promise<Backends> {
+async function openBackends(config: Config, distributed: boolean, closers: Closers, log: Logger, given?: WorkerRegistry): Promise<Backends> {
   const db: Database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, log });
   closers.push({ name: 'database', close: () => db.close() });
   const applied = await migrate(db.sql, { log });
@@ -130,8 +135,8 @@ async function openBackends(config: Config, distributed: boolean, closers: Close
   closers.push({ name: 'frames', close: () => frames.close() });
   const kv: Kv = distributed ? new RedisKv(redis) : new MemoryKv();
   closers.push({ name: 'kv', close: () => kv.close() });
-  const workers: WorkerRegistry = distributed ? new RedisWorkerRegistry({ ...redis, log }) : new MemoryWorkerRegistry();
-  closers.push({ name: 'workers', close: () => workers.close() });
+  const workers: WorkerRegistry = given ?? (distributed ? new RedisWorkerRegistry({ ...redis, log }) : new MemoryWorkerRegistry());
+  if (!given) closers.push({ name: 'workers', close: () => workers.close() });
 
   return {
     db,

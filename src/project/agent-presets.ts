@@ -18,7 +18,7 @@ export const AGENT_CLIS = {
 /** Every agent CLI, as a sandbox's PATH must find it. */
 export const AGENT_CLI_NAMES: readonly string[] = Object.values(AGENT_CLIS).filter((cli): cli is NonNullable<typeof cli> => cli !== null);
 
-/** Model key variables per preset; any one of them set is enough (a `command` agent gets none unless the project names one). */
+/** Model key variables per preset; any one of them set is enough (a `command` agent is given none). */
 export const MODEL_KEY_VARS: Readonly<Record<AgentPresetName, readonly string[]>> = {
   aider: ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY'],
   'claude-code': ['ANTHROPIC_API_KEY'],
@@ -32,9 +32,11 @@ export const MODEL_KEY_VARS: Readonly<Record<AgentPresetName, readonly string[]>
 export const ALL_MODEL_KEY_VARS: readonly string[] = [...new Set([...Object.values(MODEL_KEY_VARS).flat(), 'GOOGLE_API_KEY'])];
 
 /**
- * The variables a project's agent may read its key from, any one set being enough: the project's
- * own `agent.keyEnv` (in its tenant's namespace) when it names one, else the preset's defaults.
+ * The variables a project's agent needs its key from, any one set being enough: the project's own
+ * `agent.keyEnv` (in its tenant's namespace) when it names one, else the preset's defaults; none
+ * for a `command` agent, which is handed no key.
  */
 export function agentKeyVars(agent: { preset: AgentPresetName; keyEnv?: string | undefined }): readonly string[] {
+  if (MODEL_KEY_VARS[agent.preset].length === 0) return [];
   return agent.keyEnv ? [agent.keyEnv] : MODEL_KEY_VARS[agent.preset];
 }

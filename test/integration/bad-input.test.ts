@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/infra/log.js';
 import { startRuntime, type Runtime } from '../../src/runtime.js';
+import { capableWorkers } from '../support/capable-workers.js';
 import { apiClient, nestedJson, type ApiClient, type Reply } from '../support/api-client.js';
 import { tempDir } from '../support/services.js';
 
@@ -41,6 +42,8 @@ describe('bad input at the edge', () => {
       }),
       { api: true, worker: false },
       createLogger({ level: 'silent' }),
+      // No worker of its own: one that can run every preset, with the keys the accepted bodies name.
+      { workers: await capableWorkers(['DEVTEAM_SECRET_ACME__MODEL_KEY']) },
     );
     acme = apiClient(runtime.port!, ACME);
   });
@@ -251,7 +254,9 @@ describe('secret references in local single-user mode', () => {
 
   beforeAll(async () => {
     dir = await tempDir('devteam-local-secrets');
-    runtime = await startRuntime(loadConfig({ PORT: '0', DEVTEAM_DATA_DIR: dir.path }), { api: true, worker: false }, createLogger({ level: 'silent' }));
+    runtime = await startRuntime(loadConfig({ PORT: '0', DEVTEAM_DATA_DIR: dir.path }), { api: true, worker: false }, createLogger({ level: 'silent' }), {
+      workers: await capableWorkers(),
+    });
   });
 
   afterAll(async () => {

@@ -6,6 +6,7 @@ import postgres from 'postgres';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/infra/log.js';
 import { startRuntime, type Runtime } from '../../src/runtime.js';
+import { capableWorkers } from '../support/capable-workers.js';
 import { createTestDatabase, dropRedisPrefix, REDIS_URL, tempDir, uniquePrefix, type TestDatabase } from '../support/services.js';
 
 const ACME = 'acme-key-0123456789abcdef';
@@ -32,6 +33,8 @@ describe('POST /api/devteam/automation/initialize', () => {
       }),
       { api: true, worker: false },
       createLogger({ level: 'silent' }),
+      // No worker drives these projects (they stay at select); one that could is announced.
+      { workers: await capableWorkers() },
     );
     sql = postgres(db.url, { max: 1, onnotice: () => {} });
   });
