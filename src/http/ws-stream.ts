@@ -58,6 +58,11 @@ function frameJson(frame: AppendedFrame | Frame): string {
 }
 
 const HARD_MESSAGE_LIMIT = 1024 * 1024;
+/**
+ * Projects one connection may follow at once. Any id can be subscribed (a dashboard subscribes
+ * before initializing), so without a cap one socket could pin unbounded memory in topics.
+ */
+export const MAX_SUBSCRIPTIONS_PER_CONNECTION = 1000;
 
 const errorFrame = (message: string, projectId = ''): Frame => ({ type: 'error', ts: Date.now(), projectId, seq: 0, executionId: null, payload: { message } });
 
@@ -196,6 +201,9 @@ class StreamHub {
     if (!parsed.success) return this.send(ws, errorFrame('projectId must be letters, digits, ".", "_", "-" (not first), at most 128 characters'));
     const key = { tenant: client.tenant!, projectId: parsed.data };
     if (client.projects.has(key.projectId) || client.pending.has(key.projectId)) return;
+    if (client.projects.size + client.pending.size >= MAX_SUBSCRIPTIONS_PER_CONNECTION) {
+      return this.send(ws, errorFrame(`at most ${MAX_SUBSCRIPTIONS_PER_CONNECTION} projects per connection: unsubscribe from one first`, key.projectId));
+    }
     await this.replayThenLive(ws, client, key, lastSeq);
   }
 

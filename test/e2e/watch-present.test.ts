@@ -2,6 +2,8 @@
 // `command` agents in `sh -c`): it follows the project's latest execution — not an earlier one
 // still in the frame log — and waits for a project that is not initialized yet.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { MAX_SUBSCRIPTIONS_PER_CONNECTION } from '../../src/http/ws-stream.js';
 import { createAgentRemote } from '../support/agent-remote.js';
 import { startCli } from '../support/cli-process.js';
 import { startEmbeddedRuntime, type EmbeddedRuntime } from '../support/embedded-runtime.js';
@@ -80,4 +82,25 @@ describe('devteam watch follows the present', () => {
     expect(frames.map((f) => f.seq)).toEqual(frames.map((_, i) => i + 1));
     expect(frames.at(-1)?.payload).toMatchObject({ executionId: execution, status: 'completed' });
   }, 120_000);
+
+  it('caps the projects one connection follows: ids never initialized cannot pin unbounded memory', async () => {
+    const ws = new WebSocket(rt.url('/ws/devteam').replace('http', 'ws'));
+    const frames: Array<{ type: string; projectId: string; payload: any }> = [];
+    ws.on('message', (data) => frames.push(JSON.parse(String(data))));
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    const ids = Array.from({ length: MAX_SUBSCRIPTIONS_PER_CONNECTION + 1 }, (_, i) => `unused-${i}`);
+    for (const projectId of ids) ws.send(JSON.stringify({ type: 'subscribe', projectId }));
+    const answered = () => frames.filter((f) => f.type === 'resync' || f.type === 'error').length;
+    await eventually(async () => (answered() === ids.length ? true : undefined), 60_000, 'every subscription to be answered');
+    const errors = frames.filter((f) => f.type === 'error');
+    // The first to go over the cap is refused (which one depends on answer order only past the cap).
+    expect(errors).toHaveLength(1);
+    expect(errors[0]!.payload.message).toContain(`at most ${MAX_SUBSCRIPTIONS_PER_CONNECTION} projects`);
+    expect(frames.filter((f) => f.type === 'resync')).toHaveLength(MAX_SUBSCRIPTIONS_PER_CONNECTION);
+    // Unsubscribing makes room again.
+    ws.send(JSON.stringify({ type: 'unsubscribe', projectId: 'unused-0' }));
+    ws.send(JSON.stringify({ type: 'subscribe', projectId: errors[0]!.projectId }));
+    await eventually(async () => (frames.filter((f) => f.type === 'resync' && f.projectId === errors[0]!.projectId).length === 1 ? true : undefined), 10_000, 'the refused id to be subscribed');
+    ws.close();
+  }, 90_000);
 });

@@ -1,5 +1,6 @@
 // Fuzz of the distributed API (`devteam api` on its own Postgres database and Redis prefix) with two
 // tenants' keys.
+import { announceCapableWorker } from '../support/capable-workers.js';
 import { startOwnedService } from '../support/fault-services.js';
 import { createTestDatabase, dropRedisPrefix, REDIS_URL, uniquePrefix } from '../support/services.js';
 import { API_KEYS_ENV, defineFuzzSuite, stopProcess, type StartedService } from './fuzz-suite.js';
@@ -17,6 +18,8 @@ defineFuzzSuite('distributed devteam api', async (dataDir) => {
   };
   let first;
   try {
+    // The API alone is fuzzed: a worker that could run the seeded projects is announced, none runs.
+    await announceCapableWorker(prefix);
     first = await startOwnedService(['api'], env);
   } catch (error) {
     await db.drop();

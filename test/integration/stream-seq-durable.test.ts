@@ -10,6 +10,7 @@ import { StreamClient, type Frame } from '../../src/client/index.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/infra/log.js';
 import { startRuntime, type Runtime } from '../../src/runtime.js';
+import { capableWorkers } from '../support/capable-workers.js';
 import { createTestDatabase, dropRedisPrefix, eventually, REDIS_URL, tempDir, uniquePrefix } from '../support/services.js';
 
 const ACME = 'acme-key-0123456789abcdef';
@@ -37,7 +38,8 @@ const modes: Array<{ name: string; start: () => Promise<Deployment> }> = [
       const dir = await tempDir('devteam-seqdur');
       const prefix = uniquePrefix('seqdur');
       const env = { PORT: '0', DATABASE_URL: db.url, REDIS_URL, DEVTEAM_REDIS_PREFIX: prefix, DEVTEAM_DATA_DIR: dir.path, DEVTEAM_API_KEYS: `acme:${ACME}` };
-      const runtime = await startRuntime(loadConfig(env), { api: true, worker: false }, createLogger({ level: 'silent' }));
+      // No worker drives the project: its frames come from pause/resume; one that could is announced.
+      const runtime = await startRuntime(loadConfig(env), { api: true, worker: false }, createLogger({ level: 'silent' }), { workers: await capableWorkers() });
       return {
         runtime,
         lose: () => dropRedisPrefix(prefix),
@@ -56,7 +58,7 @@ const modes: Array<{ name: string; start: () => Promise<Deployment> }> = [
       const dir = await tempDir('devteam-seqdur');
       // The same port after the restart, so that the client reconnects as it would to a real service.
       const env = { PORT: String(await freePort()), DEVTEAM_DATA_DIR: dir.path, DEVTEAM_API_KEYS: `acme:${ACME}` };
-      const start = () => startRuntime(loadConfig(env), { api: true, worker: false }, createLogger({ level: 'silent' }));
+      const start = async () => startRuntime(loadConfig(env), { api: true, worker: false }, createLogger({ level: 'silent' }), { workers: await capableWorkers() });
       const deployment: Deployment = {
         runtime: await start(),
         async lose() {

@@ -7,6 +7,7 @@ import { loadConfig } from '../../src/config.js';
 import { openDatabase, PostgresArtifactsStore, type Database } from '../../src/infra/db/index.js';
 import { createLogger } from '../../src/infra/log.js';
 import { startRuntime, type Runtime } from '../../src/runtime.js';
+import { capableWorkers } from '../support/capable-workers.js';
 import { apiClient, type ApiClient, type Reply } from '../support/api-client.js';
 import { createTestDatabase, eventually, tempDir, type TestDatabase } from '../support/services.js';
 
@@ -33,6 +34,7 @@ describe('tenant isolation of reads and commands by id', () => {
       loadConfig({ PORT: '0', DATABASE_URL: db.url, DEVTEAM_DATA_DIR: dir.path, DEVTEAM_API_KEYS: `acme:${ACME},beta:${BETA}`, DEVTEAM_STATUS_CACHE_MS: '0' }),
       { api: true, worker: false },
       createLogger({ level: 'silent' }),
+      { workers: await capableWorkers() },
     );
     sql = postgres(db.url, { max: 1, onnotice: () => {} });
     handle = await openDatabase({ url: db.url, dataDir: dir.path });
