@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { dropRedisPrefix, REDIS_URL, start, tempDatabase, type Service } from './service.js';
+import { announceWorker, dropRedisPrefix, REDIS_URL, start, tempDatabase, type Service } from './service.js';
 import { machine } from './stats.js';
 
 const { values } = parseArgs({
@@ -42,6 +42,8 @@ const STATUS_PATH = '/api/devteam/automation/status';
 const INITIALIZE_PATH = '/api/devteam/automation/initialize';
 const JSON_HEADERS = { 'content-type': 'application/json' };
 const REPOSITORY = { url: 'file:///nonexistent/bench.git' };
+/** Needs no CLI or key: admitted wherever a sandbox can start. */
+const AGENT = { preset: 'command', command: ['true'] };
 
 // Targets (design.md) and the --quick gates: 3× the target where this machine holds it (status),
 // 6× where it does not (POST /events; the reason is printed). Ranges in docs/performance.md.
@@ -116,7 +118,7 @@ async function seed(port: number): Promise<void> {
     const res = await fetch(`${base}${INITIALIZE_PATH}`, {
       method: 'POST',
       headers: JSON_HEADERS,
-      body: JSON.stringify({ projectId: `bench-${i}`, repository: REPOSITORY }),
+      body: JSON.stringify({ projectId: `bench-${i}`, repository: REPOSITORY, agent: AGENT }),
     });
     if (res.status !== 202) throw new Error(`initialize bench-${i} answered ${res.status}: ${await res.text()}`);
   }
@@ -222,6 +224,7 @@ try {
     LOG_LEVEL: 'info',
   });
   services.push(api);
+  await announceWorker(prefix);
   await seed(api.port!);
   const front = await startFront('fastify', { DATABASE_URL: db.url, LOG_LEVEL: 'info' });
   services.push(front);
@@ -289,7 +292,7 @@ try {
   let k = 0;
   const init = await measure(api.port!, {
     method: 'POST',
-    setup: (req) => ({ ...req, path: INITIALIZE_PATH, body: JSON.stringify({ projectId: `init-${run}-${k++}`, repository: REPOSITORY }) }),
+    setup: (req) => ({ ...req, path: INITIALIZE_PATH, body: JSON.stringify({ projectId: `init-${run}-${k++}`, repository: REPOSITORY, agent: AGENT }) }),
   });
   print('POST initialize', init);
 

@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { Redis } from 'ioredis';
+import { RedisWorkerRegistry } from '../src/infra/workers/index.js';
 
 const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
 export const ADMIN_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -83,4 +84,21 @@ export async function dropRedisPrefix(prefix: string): Promise<number> {
     redis.disconnect();
   }
   return removed;
+}
+
+/**
+ * Announces, under `prefix`, a worker that can run `command` projects, for a bench of an API
+ * without workers of its own: initialize is admitted by what live workers announced (none runs
+ * the projects; their file:///nonexistent remotes would fail anyway).
+ */
+export async function announceWorker(prefix: string): Promise<void> {
+  const registry = new RedisWorkerRegistry({ url: REDIS_URL, prefix });
+  try {
+    await registry.announce(
+      { workerId: 'bench-worker', host: 'bench', driver: 'none', sandbox: { available: true, problem: null, remedy: null }, agents: {}, keys: [] },
+      3600 * 1000,
+    );
+  } finally {
+    await registry.close();
+  }
 }
