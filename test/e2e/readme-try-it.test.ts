@@ -7,12 +7,11 @@
 // ANTHROPIC_BASE_URL (the table's optional variable): no model API is reachable here.
 import { execFile, spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { anthropicMessages, startModelServer, underCwd, type Script, type TcpModelServer } from '../support/model-server/index.js';
-import { tempDir } from '../support/services.js';
+import { freePort, tempDir } from '../support/services.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const AGENTS_BIN = join(ROOT, 'test/agents/node_modules/.bin');
@@ -60,13 +59,6 @@ function runBlock(script: string, env: NodeJS.ProcessEnv): Promise<{ code: numbe
   });
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** The files each task's prompt asks for, written by Claude Code's Write tool. */
 const FILES: Record<string, { path: string; content: string }> = {

@@ -2,13 +2,12 @@
 // a fresh key prefix per fixture, deleted afterwards), then what only Redis has: keys, expiry, outages,
 // and a Redis server of the test's own that restarts from an older snapshot.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { MemoryFrameLog, MemoryFrameSeqMarks, RedisFrameLog } from '../../src/infra/frames/index.js';
 import { RedisUnavailableError } from '../../src/infra/redis.js';
 import { frameLogContract } from '../contract/frame-log.contract.js';
-import { REDIS_URL, dropRedisPrefix, eventually, tempDir, uniquePrefix } from '../support/services.js';
+import { REDIS_URL, dropRedisPrefix, eventually, freePort, tempDir, uniquePrefix } from '../support/services.js';
 
 /** Nothing listens there: connections are refused at once. */
 const UNREACHABLE_URL = 'redis://127.0.0.1:1';
@@ -217,13 +216,6 @@ describe('RedisFrameLog', () => {
 });
 
 describe('RedisFrameLog on a Redis server that restarts', () => {
-  async function freePort(): Promise<number> {
-    const server = createServer();
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const { port } = server.address() as { port: number };
-    await new Promise<void>((r) => server.close(() => r()));
-    return port;
-  }
 
   /** redis-server on its own port and directory, no automatic snapshots: the test says when to SAVE. */
   async function startRedis(port: number, dir: string): Promise<ChildProcess> {

@@ -3,7 +3,6 @@
 // handed out before, a client that stayed connected gets it (not dropped as a duplicate), and a
 // client resuming with its last seq gets a resync at a seq no lower than its own, then the new frames.
 import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { StreamClient, type Frame } from '../../src/client/index.js';
@@ -11,17 +10,10 @@ import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/infra/log.js';
 import { startRuntime, type Runtime } from '../../src/runtime.js';
 import { capableWorkers } from '../support/capable-workers.js';
-import { createTestDatabase, dropRedisPrefix, eventually, REDIS_URL, tempDir, uniquePrefix } from '../support/services.js';
+import { createTestDatabase, dropRedisPrefix, eventually, freePort, REDIS_URL, tempDir, uniquePrefix } from '../support/services.js';
 
 const ACME = 'acme-key-0123456789abcdef';
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
 
 interface Deployment {
   runtime: Runtime;
