@@ -18,6 +18,7 @@ import type {
   StepInput,
   StepName,
   StepOutputs,
+  TaskResult,
   VerifyOutput,
 } from './step-contracts.js';
 
@@ -48,14 +49,21 @@ function stepInput({ context }: { context: ProjectContext }): StepInput {
     attempt: context.attempt,
     feedback: context.feedback,
     branch: context.branch,
+    // A task found merged (skipped) is as done as one this execution merged.
     done: Object.entries(context.results)
-      .filter(([, r]) => r.status === 'done')
+      .filter(([, r]) => r.status !== 'failed')
       .map(([id]) => id),
     results: context.results,
   };
 }
 
 const unchangedReason = (o: ImplementOutput) => o.failure ?? 'the agent changed nothing';
+
+/** The results of the tasks SELECT found already merged: skipped, at the time SELECT finished. */
+function skippedResults(o: Stamped<SelectOutput>): Record<string, TaskResult> {
+  const skipped = (o.skipped ?? []).map((t) => [t.id, { status: 'skipped', reason: 'already_merged', attempts: 0, commit: t.commit, error: null, finishedAt: o.at }] as const);
+  return Object.fromEntries(skipped);
+}
 
 export const projectSetup = setup({
   types: {
@@ -90,6 +98,7 @@ export const projectSetup = setup({
       commit: null,
       progress: o.progress,
     })),
+    recordSkipped: assign(({ context }, o: Stamped<SelectOutput>) => ({ results: { ...context.results, ...skippedResults(o) } })),
     recordAllDone: assign((_, o: SelectOutput) => ({ task: null, progress: o.progress })),
     failBlocked: assign((_, o: SelectOutput) => ({ lastError: o.task === null ? o.detail : 'no task selected', progress: o.progress })),
     recordBranch: assign((_, o: PrepOutput) => ({ branch: o.branch })),
@@ -174,9 +183,30 @@ export const projectMachine = projectSetup.createMachine({
         resume: { type: 'history' },
         select: step('select', {
           onDone: [
-            { guard: { type: 'hasTask', params: output }, target: 'prep', actions: { type: 'startTask', params: output } },
-            { guard: { type: 'allDone', params: output }, target: '#devteam-project.completed', actions: { type: 'recordAllDone', params: output } },
-            { target: '#devteam-project.failed', actions: { type: 'failBlocked', params: output } },
+            // Whatever comes next, the tasks found already merged are recorded first.
+            {
+              guard: { type: 'hasTask', params: output },
+              target: 'prep',
+              actions: [
+                { type: 'recordSkipped', params: output },
+                { type: 'startTask', params: output },
+              ],
+            },
+            {
+              guard: { type: 'allDone', params: output },
+              target: '#devteam-project.completed',
+              actions: [
+                { type: 'recordSkipped', params: output },
+                { type: 'recordAllDone', params: output },
+              ],
+            },
+            {
+              target: '#devteam-project.failed',
+              actions: [
+                { type: 'recordSkipped', params: output },
+                { type: 'failBlocked', params: output },
+              ],
+            },
           ],
           // Nothing is being worked on yet: no task to fail.
           onError: { target: '#devteam-project.failed', actions: { type: 'failRun', params: failure } },

@@ -34,9 +34,18 @@ export type CurrentTask = z.infer<typeof currentTaskSchema>;
 export const progressSchema = z.object({ done: z.number(), total: z.number() });
 export type Progress = z.infer<typeof progressSchema>;
 
+/** How a task ended in an execution; `skipped`: it was found already merged (see SKIP_REASONS). */
+export const TASK_RESULT_STATUSES = ['done', 'failed', 'skipped'] as const;
+/** already_merged: a commit carrying the task's DevTeam-Task trailer is on the base branch (decision 0023). */
+export const SKIP_REASONS = ['already_merged'] as const;
+
 export const taskResultSchema = z.object({
-  status: z.enum(['done', 'failed']),
+  status: z.enum(TASK_RESULT_STATUSES),
+  /** Why a skipped task was skipped; absent for done and failed (and in snapshots of older builds). */
+  reason: z.enum(SKIP_REASONS).optional(),
+  /** 0 for a skipped task: this execution ran nothing for it. */
   attempts: z.number(),
+  /** The commit on the base branch: the pushed tip (done) or the commit carrying the trailer (skipped). */
   commit: z.string().nullable(),
   error: z.string().nullable(),
   /** ISO time, taken from the `at` of the step result that finished the task. */
@@ -57,9 +66,20 @@ export const stepInputSchema = z.object({
 });
 export type StepInput = z.infer<typeof stepInputSchema>;
 
+/** A task SELECT found merged on the base branch (by its trailer) that the execution did not know done. */
+export const skippedTaskSchema = z.object({ id: z.string(), commit: z.string() });
+export type SkippedTask = z.infer<typeof skippedTaskSchema>;
+
+/** `progress` counts the skipped tasks as done; `skipped` lists each of them once, the first time it is found. */
 export const selectOutputSchema = z.union([
-  z.object({ task: selectedTaskSchema, progress: progressSchema }),
-  z.object({ task: z.null(), reason: z.enum(['all_done', 'blocked']), detail: z.string(), progress: progressSchema }),
+  z.object({ task: selectedTaskSchema, progress: progressSchema, skipped: z.array(skippedTaskSchema).optional() }),
+  z.object({
+    task: z.null(),
+    reason: z.enum(['all_done', 'blocked']),
+    detail: z.string(),
+    progress: progressSchema,
+    skipped: z.array(skippedTaskSchema).optional(),
+  }),
 ]);
 export type SelectOutput = z.infer<typeof selectOutputSchema>;
 

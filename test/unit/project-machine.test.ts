@@ -287,6 +287,41 @@ describe('project machine', () => {
     expect(parsePersistedSnapshot(stored).context.task).toEqual(wholeTask('1.1'));
   });
 
+  it('gives tasks found merged to later steps as done, shows them skipped, and stores and restores them', async () => {
+    const doneSeen: string[][] = [];
+    const steps = stepsFor(['1.1', '1.2'], {
+      select: async (input) => {
+        doneSeen.push(input.done);
+        // As SELECT does: a merged task not yet known to the execution is reported once.
+        const skipped = input.results['1.1'] ? [] : [{ id: '1.1', commit: 'by-hand' }];
+        const done = new Set([...input.done, '1.1']);
+        const next = ['1.1', '1.2'].find((id) => !done.has(id));
+        const progress = { done: done.size, total: 2 };
+        return next ? { task: wholeTask(next), progress, skipped } : { task: null, reason: 'all_done', detail: 'every task is done', progress, skipped };
+      },
+    });
+    const final = await until(start(steps), isFinal);
+    expect(lifecycleOf(final)).toBe('completed');
+    expect(doneSeen).toEqual([[], ['1.1', '1.2']]);
+    expect(steps.calls.filter((c) => c.startsWith('implement'))).toEqual(['implement:1.2:1']);
+    expect(projectionOf(final)).toMatchObject({
+      progress: { done: 2, total: 2 },
+      results: {
+        '1.1': { status: 'skipped', reason: 'already_merged', commit: 'by-hand', attempts: 0 },
+        '1.2': { status: 'done', commit: 'merge-1.2', attempts: 1 },
+      },
+    });
+    const stored = JSON.parse(JSON.stringify(final));
+    expect(parsePersistedSnapshot(stored).context.results['1.1']).toMatchObject({ status: 'skipped', reason: 'already_merged' });
+  });
+
+  it('loads a stored snapshot of a build before skipped tasks (results without a reason)', async () => {
+    const final = await until(start(stepsFor(['1.1'])), isFinal);
+    const stored = JSON.parse(JSON.stringify(final));
+    stored.context.results['1.1'] = { status: 'done', attempts: 1, commit: 'c1', error: null, finishedAt: '2026-01-02T03:04:05.000Z' };
+    expect(parsePersistedSnapshot(stored).context.results['1.1']).toEqual(stored.context.results['1.1']);
+  });
+
   it('answers canTransition for every lifecycle state from the machine itself', async () => {
     const expected: Record<string, Record<ProjectCommand, boolean>> = {
       running: { pause: true, resume: false, stop: true },
@@ -405,6 +440,26 @@ describe('project machine transitions', () => {
     ['select with every task done completes', { running: 'select' }, fresh, [done('select', { task: null, reason: 'all_done', detail: 'done', progress: { done: 2, total: 2 } })], 'completed', { task: null, progress: { done: 2, total: 2 } }],
     ['select with only blocked tasks fails with the reason', { running: 'select' }, fresh, [done('select', { task: null, reason: 'blocked', detail: '2.1 waits for 1.3', progress })], 'failed', { lastError: '2.1 waits for 1.3', results: {} }],
     ['select that throws fails the run, no task to record', { running: 'select' }, fresh, [broke('select', 'no task list')], 'failed', { lastError: 'no task list', results: {} }],
+    ['select records the tasks it found merged as skipped, counted in its progress, and starts the next', { running: 'select' }, fresh,
+      [done('select', { task, progress: { done: 1, total: 2 }, skipped: [{ id: '1.2', commit: 'c0' }] })], { running: 'prep' }, {
+      task,
+      progress: { done: 1, total: 2 },
+      results: { '1.2': { status: 'skipped' as const, reason: 'already_merged' as const, attempts: 0, commit: 'c0', error: null, finishedAt: at } },
+    }],
+    ['select that found every remaining task merged completes with them skipped, keeping the results so far', { running: 'select' },
+      { ...fresh, results: { '1.1': { status: 'done' as const, attempts: 1, commit: 'c1', error: null, finishedAt: at } } },
+      [done('select', { task: null, reason: 'all_done', detail: 'done', progress: { done: 2, total: 2 }, skipped: [{ id: '1.2', commit: 'c0' }] })], 'completed', {
+      progress: { done: 2, total: 2 },
+      results: {
+        '1.1': { status: 'done' as const, attempts: 1, commit: 'c1', error: null, finishedAt: at },
+        '1.2': { status: 'skipped' as const, reason: 'already_merged' as const, attempts: 0, commit: 'c0', error: null, finishedAt: at },
+      },
+    }],
+    ['select blocked keeps the tasks it found merged', { running: 'select' }, fresh,
+      [done('select', { task: null, reason: 'blocked', detail: '2.1 waits for 1.3', progress, skipped: [{ id: '1.2', commit: 'c0' }] })], 'failed', {
+      lastError: '2.1 waits for 1.3',
+      results: { '1.2': { status: 'skipped' as const, reason: 'already_merged' as const, attempts: 0, commit: 'c0', error: null, finishedAt: at } },
+    }],
     ['prep records the work branch', { running: 'prep' }, working({ branch: null }), [done('prep', { branch: 'devteam/1.1' })], { running: 'implement' }, { branch: 'devteam/1.1', phase: 'implement' }],
     ['prep that throws fails the task at the time of the failure', { running: 'prep' }, working(), [broke('prep', 'clone failed')], 'failed', { lastError: 'clone failed', results: failed(1, 'clone failed') }],
     ['implement with a change goes to verify', { running: 'implement' }, working(), [done('implement', { changed: true, files: ['a'] })], { running: 'verify' }, { attempt: 1 }],
