@@ -73,6 +73,11 @@ export const initializeBodySchema = z
         mode: z.enum(['ff', 'merge']).default('ff'),
       })
       .default({ mode: 'ff' }),
+    /**
+     * Which tasks a new execution runs. continue: not those already merged — a commit on the base
+     * branch carries their `DevTeam-Task: <id>` trailer — they are reported skipped; all: every task.
+     */
+    restart: z.enum(['continue', 'all']).default('continue'),
     /** Per project; what is left out comes from the operator's DEVTEAM_LIMIT_CPUS / DEVTEAM_LIMIT_MEMORY_MB. */
     limits: z
       .strictObject({

@@ -1,12 +1,19 @@
 // MERGE: commit the verified change on the work branch and fold it into the base branch (ff or a
 // merge commit); PUSH then publishes the base. Both are no-ops when already done.
 import type { MergeOutput, PushOutput, StepInput } from '../machines/index.js';
-import { commitsAhead, commitWork, mergeIntoBase, pushBase, type MergeOptions } from '../infra/repo/index.js';
+import { commitsAhead, commitWork, mergeIntoBase, pushBase, withTaskTrailers, type MergeOptions } from '../infra/repo/index.js';
 import type { StepContext } from './step-context.js';
 import type { StepEnv } from './step-env.js';
 
+/**
+ * The task commit's message, ending in the DevTeam-Task / DevTeam-Execution trailers by which SELECT
+ * knows the task merged (decision 0023). They go on the task commit, not on a merge commit: it is
+ * reachable from the base in both modes (ff: it is the base's history, a rebase keeps its message;
+ * merge: it is the merge commit's second parent), so exactly one commit names the task.
+ */
 function commitMessage(input: StepInput): string {
-  return `Task ${input.task!.id}: ${input.task!.title}\n\nImplemented and verified by DevTeam Runner (execution ${input.executionId}, attempt ${input.attempt}).`;
+  const message = `Task ${input.task!.id}: ${input.task!.title}\n\nImplemented and verified by DevTeam Runner (execution ${input.executionId}, attempt ${input.attempt}).`;
+  return withTaskTrailers(message, { taskId: input.task!.id, executionId: input.executionId });
 }
 
 function integration(env: StepEnv, input: StepInput): Omit<MergeOptions, 'signal'> {

@@ -1,9 +1,11 @@
 // SELECT: fetch the repository, read its task list as on the remote's base branch, and pick the
-// first task whose dependencies are done; none left is the end of the run. The picked task goes
+// first task whose dependencies are done; none left is the end of the run. A task is done when this
+// execution merged it or when a commit carrying its DevTeam-Task trailer is on the base (unless the
+// project asked for restart "all"); the latter are reported once as skipped. The picked task goes
 // out whole (its dependencies with their titles), so no later step reads the list again.
-import type { SelectedTask, SelectOutput, StepInput } from '../machines/index.js';
+import type { SelectedTask, SelectOutput, SkippedTask, StepInput } from '../machines/index.js';
 import { findUnstorableText, TEXT_PROBLEM_MESSAGES } from '../project/index.js';
-import { resetToBase } from '../infra/repo/index.js';
+import { mergedTasks, resetToBase } from '../infra/repo/index.js';
 import { progress, selectNextTask } from '../infra/tasks/index.js';
 import type { Task, TaskList } from '../project/index.js';
 import type { StepContext } from './step-context.js';
@@ -14,12 +16,21 @@ export async function selectStep(env: StepEnv, input: StepInput, { signal }: Ste
   // The list as on the remote's base branch, whatever an earlier task left checked out.
   await resetToBase(repoDir, env.base, signal);
   const list = await env.taskList(repoDir);
-  const done = new Set(input.done);
+  const skipped = await alreadyMerged(env, repoDir, list, input, signal);
+  const done = new Set([...input.done, ...skipped.map((t) => t.id)]);
   const picked = selectNextTask(list, done);
   const p = progress(list, done);
-  if (picked.task) return { task: selectedTask(picked.task, list), progress: p };
-  if (picked.reason === 'all_done') return { task: null, reason: 'all_done', detail: 'every task is done', progress: p };
-  return { task: null, reason: 'blocked', detail: `no task is ready; blocked by ${picked.blockedBy.join(', ') || 'unmet dependencies'}`, progress: p };
+  if (picked.task) return { task: selectedTask(picked.task, list), progress: p, skipped };
+  if (picked.reason === 'all_done') return { task: null, reason: 'all_done', detail: 'every task is done', progress: p, skipped };
+  return { task: null, reason: 'blocked', detail: `no task is ready; blocked by ${picked.blockedBy.join(', ') || 'unmet dependencies'}`, progress: p, skipped };
+}
+
+/** Tasks of the list whose trailer is on the fetched base and that this execution does not know done yet, in list order. */
+async function alreadyMerged(env: StepEnv, repoDir: string, list: TaskList, input: StepInput, signal: AbortSignal): Promise<SkippedTask[]> {
+  if (env.config.restart === 'all') return [];
+  const merged = await mergedTasks(repoDir, `refs/remotes/origin/${env.base}`, signal);
+  const known = new Set(input.done);
+  return list.tasks.filter((t) => merged.has(t.id) && !known.has(t.id)).map((t) => ({ id: t.id, commit: merged.get(t.id)! }));
 }
 
 /** The task with its dependencies' titles; refused when the store could not keep its text. */

@@ -15,6 +15,8 @@ describe('initialize body', () => {
       agent: { preset: 'aider', args: [], timeoutSec: 900 },
       verify: { commands: [['npm', 'ci'], ['npm', 'run', 'build']], timeoutSec: 600 },
       merge: { mode: 'ff' },
+      // Tasks whose DevTeam-Task trailer is on the base branch are skipped.
+      restart: 'continue',
       // Left to the operator's defaults (DEVTEAM_LIMIT_CPUS / DEVTEAM_LIMIT_MEMORY_MB), applied by the steps.
       limits: {},
     });
@@ -31,6 +33,14 @@ describe('initialize body', () => {
         limits: { cpus: 1, memoryMb: 1024 },
       }),
     ).toEqual([]);
+  });
+
+  it('takes restart "continue" or "all" and names the field of any other value', () => {
+    const base = { projectId: 'p', repository: { url: 'https://git.example.com/x.git' } };
+    expect(initializeBodySchema.parse({ ...base, restart: 'all' }).restart).toBe('all');
+    expect(initializeBodySchema.parse({ ...base, restart: 'continue' }).restart).toBe('continue');
+    expect(fields({ ...base, restart: 'sometimes' })).toEqual(['restart']);
+    expect(fields({ ...base, restart: true })).toEqual(['restart']);
   });
 
   it('names every wrong field', () => {

@@ -11,4 +11,5 @@ export { classifyGitFailure, RepoError } from './git-errors.js';
 export type { GitFailure, RepoErrorCode } from './git-errors.js';
 export { changedBetween, changedFiles, commitsAhead, currentBranch, createWorkBranch, deleteWorkBranches, removeStaleLocks, resetToBase, resolveRef, restoreTree, saveWorkTree, snapshotTree } from './work-tree.js';
 export { commitWork, mergeIntoBase, MergeConflictError, pushBase, type CommitWorkOptions, type GitAuthor, type MergeOptions, type PushOptions } from './integrate.js';
+export { EXECUTION_TRAILER, mergedTasks, TASK_TRAILER, withTaskTrailers } from './task-trailers.js';
 export { diffOf, DiffError, type ChangedFile, type DiffResult } from './diff.js';
