@@ -14,15 +14,19 @@ export const ExecutionUpdateSchema = z.object({
   attempt: z.number().int().nonnegative(),
   progress: z.object({ done: z.number().int().nonnegative(), total: z.number().int().nonnegative() }),
   lastError: z.string().nullable(),
+  /** How many of `progress.done` were found already merged and skipped; absent when none (and from older servers). */
+  skipped: z.number().int().positive().optional(),
 });
 export type ExecutionUpdate = z.infer<typeof ExecutionUpdateSchema>;
 
 /** The update payload of a status projection (the stored one, or one just persisted). */
 export function executionUpdate(
   executionId: string,
-  p: Pick<ExecutionUpdate, 'status' | 'phase' | 'attempt' | 'progress' | 'lastError'> & { currentTask: ExecutionUpdate['task'] },
+  p: Pick<ExecutionUpdate, 'status' | 'phase' | 'attempt' | 'progress' | 'lastError'> & { currentTask: ExecutionUpdate['task']; results?: Record<string, unknown> },
 ): ExecutionUpdate {
-  return { executionId, status: p.status, phase: p.phase, task: p.currentTask, attempt: p.attempt, progress: p.progress, lastError: p.lastError };
+  const update: ExecutionUpdate = { executionId, status: p.status, phase: p.phase, task: p.currentTask, attempt: p.attempt, progress: p.progress, lastError: p.lastError };
+  const skipped = Object.values(p.results ?? {}).filter((r) => (r as { status?: unknown } | null)?.status === 'skipped').length;
+  return skipped > 0 ? { ...update, skipped } : update;
 }
 
 /** Payload of `execution-log`: a batch of output lines of the agent or of a verify command. */

@@ -27,7 +27,7 @@ function statusLine(frame: Frame, raw: unknown, update: ExecutionUpdate): string
     const max = (raw as { maxAttempts?: unknown } | null)?.maxAttempts;
     parts.push(`attempt ${update.attempt}${typeof max === 'number' ? `/${max}` : ''}`);
   }
-  parts.push(`${update.progress.done}/${update.progress.total} done`);
+  parts.push(`${update.progress.done}/${update.progress.total} done${update.skipped ? ` (${update.skipped} skipped)` : ''}`);
   if (update.lastError) parts.push(`error: ${update.lastError}`);
   return parts.join('  ');
 }

@@ -5,6 +5,7 @@ import { WebSocket, WebSocketServer, type WebSocket as ServerSocket } from 'ws';
 import type { Frame } from '../../src/client/frames.js';
 import { StreamClient, streamUrl, type StreamState, type StreamStatusInfo } from '../../src/client/stream-client.js';
 import { formatFrame } from '../../src/client/watch-format.js';
+import { executionUpdate } from '../../src/client/frames.js';
 import { runWatch } from '../../src/cli-watch.js';
 
 interface Conn {
@@ -320,6 +321,17 @@ describe('formatFrame', () => {
     expect(formatFrame({ type: 'execution-update', ts, projectId: 'p', seq: 1, executionId: 'e1', payload: { ...update, phase: null, task: null, attempt: 0 } })).toBe(
       '[12:03:04] p  running  3/12 done',
     );
+  });
+
+  it('execution-update of an execution that skipped tasks already merged says how many', () => {
+    expect(formatFrame({ type: 'execution-update', ts, projectId: 'p', seq: 7, executionId: 'e1', payload: { ...update, skipped: 2 } })).toBe(
+      '[12:03:04] p  running  implement  task 1.2 "Title"  attempt 2  3/12 done (2 skipped)',
+    );
+    const projection = { status: 'running' as const, phase: null, currentTask: null, attempt: 0, progress: { done: 2, total: 3 }, lastError: null };
+    const results = { '1.1': { status: 'skipped' }, '1.2': { status: 'done' }, '1.3': { status: 'skipped' } };
+    expect(executionUpdate('e1', { ...projection, results })).toMatchObject({ progress: { done: 2, total: 3 }, skipped: 2 });
+    // Frames of executions that skipped nothing are as before.
+    expect(executionUpdate('e1', { ...projection, results: { '1.2': { status: 'done' } } })).not.toHaveProperty('skipped');
   });
 
   it('resync → status line marked (resync)', () => {
