@@ -56,7 +56,8 @@ export async function implementStep(env: StepEnv, input: StepInput, { signal, lo
       timeoutMs: agent.timeoutSec * 1000,
       signal,
       homeOnHost: join(repoDir, RUNNER_DIR, 'home'),
-      onLine: (stream, line) => {
+      onLine: (stream, raw) => {
+        const line = deps.secrets.redactKnown(raw);
         // The live stream carries every line; the log keeps them only at debug (a chatty agent
         // would otherwise cost a JSON log line per output line).
         log.debug({ stream, line }, 'agent output');

@@ -27,7 +27,9 @@ export async function verifyStep(env: StepEnv, input: StepInput, { signal, log, 
         signal,
         // A package cache that survives between commands and attempts (inside .git: never committed).
         env: { CI: 'true', npm_config_cache: `${workspacePath}/.git/devteam/npm-cache` },
-        onLine: (stream, line) => {
+        onLine: (stream, raw) => {
+          // The build may print what the agent wrote: no value the worker holds reaches the stream or the next prompt.
+          const line = env.deps.secrets.redactKnown(raw);
           output?.(stream, line);
           lines.push(line);
           if (lines.length > MAX_LINES) lines.shift();

@@ -93,7 +93,9 @@ describe('failure guards', () => {
 
   it("an agent that writes the worker's own model key: secret_in_diff, the value nowhere, and a re-run cannot push it", async () => {
     const agent = `mkdir -p src && printf 'const a = 1;\\nexport const key = "%s";\\n' '${MODEL_KEY}' > src/settings.ts`;
-    const { remote, before, final, frames, artifacts: list } = await run('leaky-key', agent);
+    // The build prints the file: its output goes to the live stream and the verify-output artifact.
+    const { remote, before, final, frames, artifacts: list } = await run('leaky-key', agent, ['sh', '-c', 'cat src/settings.ts']);
+    expect(frames.some((f) => f.type === 'execution-log' && JSON.stringify(f.payload).includes('export const key'))).toBe(true);
     expect(final.results['1.1']).toMatchObject({ status: 'failed', reason: 'secret_in_diff' });
     expect(final.lastError).toMatch(/src\/settings\.ts:2/);
     expect(await git(remote.bare, 'rev-parse', 'refs/heads/main')).toBe(before);

@@ -65,6 +65,10 @@ describe('SecretScanner', () => {
     expect(await scanner.scan(lines)).toEqual([]);
   });
 
+  it('redacts the known values from an output line, synchronously, leaving the rest', () => {
+    expect(scanner.redactKnown(`key=${KEY} and ${KEY}; short stays`)).toBe(`key=${REDACTED} and ${REDACTED}; short stays`);
+  });
+
   it('redacts known values and secretlint findings from text to be stored', async () => {
     const text = `+  token: "${TOKEN}",\nkey=${KEY}\nnothing here`;
     const out = await scanner.redact(text);
