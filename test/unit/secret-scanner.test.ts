@@ -46,6 +46,11 @@ describe('parsePatchLog', () => {
       { commit: '2'.repeat(40), path: 'config.js', line: 13, text: `const k = "${KEY}";` },
     ]);
   });
+
+  it('reads a path with a space without the tab git puts after it', () => {
+    const log = ['commit 3333333333333333333333333333333333333333', 'diff --git a/my file.txt b/my file.txt', '--- /dev/null', '+++ b/my file.txt\t', '@@ -0,0 +1 @@', '+x'].join('\n');
+    expect(parsePatchLog(log)).toEqual([{ commit: '3'.repeat(40), path: 'my file.txt', line: 1, text: 'x' }]);
+  });
 });
 
 describe('SecretScanner', () => {
