@@ -10,7 +10,7 @@ import { formatDoctor, runDoctor } from './infra/doctor/index.js';
 import { splitAgentPath } from './infra/sandbox/index.js';
 import { startInspection, type Inspection } from './infra/inspect.js';
 import { runWatch } from './cli-watch.js';
-import { ALL_MODEL_KEY_VARS, secretNamespaceValues } from './project/index.js';
+import { workerSecretValues } from './project/index.js';
 
 const EXIT_CONFIG = 2;
 
@@ -31,11 +31,10 @@ function configFrom(flags: Record<string, unknown>): Config {
 function loggerFor(config: Config, role: string): Logger {
   const secrets = new SecretRegistry();
   for (const key of parseApiKeys(config.apiKeys).keys()) secrets.add(key);
-  // Model credentials handed to coding agents: scrubbed from every line whatever field holds them.
-  for (const name of ALL_MODEL_KEY_VARS) secrets.add(process.env[name]);
-  // Every tenant secret (tokenEnv, keyEnv) lives in DEVTEAM_SECRET_<TENANT>__…, and the environment
-  // is fixed at start-up: registering the whole namespace covers every value a project can read.
-  for (const value of secretNamespaceValues(process.env)) secrets.add(value);
+  // Model credentials handed to coding agents, and every tenant secret (tokenEnv, keyEnv) in
+  // DEVTEAM_SECRET_<TENANT>__…: the environment is fixed at start-up, so this covers every value a
+  // project can read, whatever field holds it.
+  for (const value of workerSecretValues(process.env)) secrets.add(value);
   return createLogger({ level: config.logLevel, secrets, base: { role } });
 }
 

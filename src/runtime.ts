@@ -16,7 +16,7 @@ import {
 } from './actors/index.js';
 import { MemoryBus, RedisBus, type Bus } from './infra/bus/index.js';
 import { StatusCache } from './http/index.js';
-import { initializeBodySchema, type PromptTemplates } from './project/index.js';
+import { initializeBodySchema, workerSecretValues, type PromptTemplates } from './project/index.js';
 import { loadPromptTemplates, productionSteps } from './steps/index.js';
 import { invalidateStatusOnFrames, startHttpServer, type HttpServer } from './http/index.js';
 import {
@@ -39,6 +39,7 @@ import { MemoryFrameLog, RedisFrameLog, type FrameLog } from './infra/frames/ind
 import { FrameSeqStore } from './infra/db/index.js';
 import { Metrics, startMetricsServer } from './infra/metrics/index.js';
 import { RepoCache } from './infra/repo/index.js';
+import { SecretScanner } from './infra/secrets/index.js';
 import { createSandbox, type Sandbox } from './infra/sandbox/index.js';
 import { MemoryWorkerRegistry, RedisWorkerRegistry, type WorkerRegistry } from './infra/workers/index.js';
 import { WorkerAnnouncer } from './actors/worker-announcer.js';
@@ -227,6 +228,8 @@ function projectSteps(config: Config, deps: { repos: RepoCache; sandbox: Sandbox
   const { repos, sandbox, backends } = deps;
   let promptTemplates: Promise<PromptTemplates> | null = null;
   const templates = () => (promptTemplates ??= loadPromptTemplates());
+  // The environment is fixed at start-up: every secret this worker holds is known now.
+  const secrets = new SecretScanner([...workerSecretValues(process.env), ...parseApiKeys(config.apiKeys).keys()]);
   return async (record) => {
     const stored = await backends.executions.projectConfig(record.tenant, record.projectId);
     const parsed = initializeBodySchema.safeParse(stored);
@@ -236,6 +239,7 @@ function projectSteps(config: Config, deps: { repos: RepoCache; sandbox: Sandbox
         repos,
         sandbox,
         artifacts: backends.artifacts,
+        secrets,
         templates,
         env: process.env,
         author: { name: config.gitAuthorName, email: config.gitAuthorEmail },

@@ -14,6 +14,12 @@ export const ExecutionUpdateSchema = z.object({
   attempt: z.number().int().nonnegative(),
   progress: z.object({ done: z.number().int().nonnegative(), total: z.number().int().nonnegative() }),
   lastError: z.string().nullable(),
+  /**
+   * Why the task or the run failed (README, "Failure reasons": verify_failed, secret_in_diff, …) when
+   * lastError ended one; absent otherwise (and from older servers). A string, so a reason added later
+   * does not make older clients refuse the frame.
+   */
+  reason: z.string().optional(),
   /** How many of `progress.done` were found already merged and skipped; absent when none (and from older servers). */
   skipped: z.number().int().positive().optional(),
 });
@@ -22,11 +28,19 @@ export type ExecutionUpdate = z.infer<typeof ExecutionUpdateSchema>;
 /** The update payload of a status projection (the stored one, or one just persisted). */
 export function executionUpdate(
   executionId: string,
-  p: Pick<ExecutionUpdate, 'status' | 'phase' | 'attempt' | 'progress' | 'lastError'> & { currentTask: ExecutionUpdate['task']; results?: Record<string, unknown> },
+  p: Pick<ExecutionUpdate, 'status' | 'phase' | 'attempt' | 'progress' | 'lastError'> & {
+    currentTask: ExecutionUpdate['task'];
+    results?: Record<string, unknown>;
+    reason?: string | null;
+  },
 ): ExecutionUpdate {
   const update: ExecutionUpdate = { executionId, status: p.status, phase: p.phase, task: p.currentTask, attempt: p.attempt, progress: p.progress, lastError: p.lastError };
-  const skipped = Object.values(p.results ?? {}).filter((r) => (r as { status?: unknown } | null)?.status === 'skipped').length;
-  return skipped > 0 ? { ...update, skipped } : update;
+  const results = Object.values(p.results ?? {}) as Array<{ status?: unknown; reason?: unknown } | null>;
+  const skipped = results.filter((r) => r?.status === 'skipped').length;
+  // The stored status row has no reason of its own: a failed task's result carries it.
+  const failed = results.find((r) => r?.status === 'failed' && typeof r.reason === 'string');
+  const reason = p.reason ?? (failed?.reason as string | undefined);
+  return { ...update, ...(reason ? { reason } : {}), ...(skipped > 0 ? { skipped } : {}) };
 }
 
 /** Payload of `execution-log`: a batch of output lines of the agent or of a verify command. */

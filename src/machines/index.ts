@@ -56,6 +56,7 @@ export {
   type PushOutput,
   type CleanupOutput,
 } from './step-contracts.js';
+export { FAILURE_REASONS, failureReasonOf, type FailureReason } from './failure-reasons.js';
 export { stampedStep, stampOfFailure, StepFailure, UNSTAMPED, type StepRun } from './stamped-step.js';
 export { canTransition, lifecycleOf, projectionOf, type ProjectProjection, type ProjectSnapshot } from './projection.js';
 export { InvalidSnapshotError, parsePersistedSnapshot, persistedProjectSnapshotSchema, restoreOptions, restoreSnapshot, type PersistedProjectSnapshot } from './persisted-snapshot.js';

@@ -2,6 +2,7 @@
 // machine uses and the check a stored snapshot passes on load. Field names are stored in every
 // persisted snapshot: renaming one needs a PROJECT_MACHINE_VERSION bump.
 import { z } from 'zod';
+import { FAILURE_REASONS } from './failure-reasons.js';
 import { currentTaskSchema, PIPELINE_PHASES, progressSchema, taskResultSchema } from './step-contracts.js';
 
 export const LIFECYCLE_STATUSES = ['running', 'paused', 'stopping', 'stopped', 'completed', 'failed'] as const;
@@ -18,6 +19,10 @@ export const projectContextSchema = projectInputSchema.extend({
   /** Why the last attempt did not pass (build output, "agent changed nothing"): fed to the next prompt. */
   feedback: z.string().nullable(),
   lastError: z.string().nullable(),
+  /** The reason of the failure in lastError when it ended the task or the run; optional: absent in snapshots of older builds. */
+  reason: z.enum(FAILURE_REASONS).nullable().optional(),
+  /** The fingerprint of the last failed verification of the current task; optional like `reason`. */
+  fingerprint: z.string().nullable().optional(),
   progress: progressSchema,
   results: z.record(z.string(), taskResultSchema),
   branch: z.string().nullable(),
@@ -34,6 +39,8 @@ export function initialContext(input: ProjectInput): ProjectContext {
     attempt: 0,
     feedback: null,
     lastError: null,
+    reason: null,
+    fingerprint: null,
     progress: { done: 0, total: 0 },
     results: {},
     branch: null,

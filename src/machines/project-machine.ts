@@ -4,6 +4,7 @@
 // supplied with .provide() (stamped by the host, see stamped-step.ts); no timers, no clock, so a
 // persisted snapshot resumes anywhere and transition(snapshot, event) is a function.
 import { assign, fromPromise, setup } from 'xstate';
+import { failureReasonOf } from './failure-reasons.js';
 import { initialContext, type ProjectContext, type ProjectInput } from './project-context.js';
 import { messageOf, stampOfFailure } from './stamped-step.js';
 import type {
@@ -85,6 +86,9 @@ export const projectSetup = setup({
     allDone: (_, o: SelectOutput) => o.task === null && o.reason === 'all_done',
     changed: (_, o: ImplementOutput) => o.changed,
     verified: (_, o: VerifyOutput) => o.ok,
+    // The agent's last change did not move the build at all: a next attempt would be paid for the same
+    // error. Only asked while attempts are left: a last attempt that fails is verify_failed either way.
+    sameErrorAgain: ({ context }, o: VerifyOutput) => context.attempt < MAX_ATTEMPTS && o.fingerprint !== undefined && o.fingerprint === context.fingerprint,
     attemptsLeft: ({ context }) => context.attempt < MAX_ATTEMPTS,
   },
   actions: {
@@ -94,13 +98,15 @@ export const projectSetup = setup({
       attempt: 1,
       feedback: null,
       lastError: null,
+      reason: null,
+      fingerprint: null,
       branch: null,
       commit: null,
       progress: o.progress,
     })),
     recordSkipped: assign(({ context }, o: Stamped<SelectOutput>) => ({ results: { ...context.results, ...skippedResults(o) } })),
     recordAllDone: assign((_, o: SelectOutput) => ({ task: null, progress: o.progress })),
-    failBlocked: assign((_, o: SelectOutput) => ({ lastError: o.task === null ? o.detail : 'no task selected', progress: o.progress })),
+    failBlocked: assign((_, o: SelectOutput) => ({ lastError: o.task === null ? o.detail : 'no task selected', reason: null, progress: o.progress })),
     recordBranch: assign((_, o: PrepOutput) => ({ branch: o.branch })),
     retryUnchanged: assign(({ context }, o: ImplementOutput) => ({
       attempt: context.attempt + 1,
@@ -109,14 +115,20 @@ export const projectSetup = setup({
     })),
     failUnchanged: assign(({ context }, o: ImplementOutput) => ({
       lastError: `task ${context.task?.id}: no usable change in ${context.attempt} attempts (last: ${unchangedReason(o)})`,
+      reason: o.reason ?? 'no_change',
     })),
     clearFeedback: assign({ feedback: null }),
     retryWithFeedback: assign(({ context }, o: VerifyOutput) => ({
       attempt: context.attempt + 1,
       feedback: o.output,
       lastError: `attempt ${context.attempt}: verification failed`,
+      fingerprint: o.fingerprint ?? null,
     })),
-    failVerification: assign(({ context }) => ({ lastError: `task ${context.task?.id}: verification failed after ${context.attempt} attempts` })),
+    failVerification: assign(({ context }) => ({ lastError: `task ${context.task?.id}: verification failed after ${context.attempt} attempts`, reason: 'verify_failed' as const })),
+    failRepeatedError: assign(({ context }) => ({
+      lastError: `task ${context.task?.id}: attempt ${context.attempt} failed the build with the same error as the attempt before; not retried`,
+      reason: 'same_error_repeated' as const,
+    })),
     recordMerge: assign((_, o: MergeOutput) => ({ commit: o.commit })),
     recordTaskDone: assign(({ context }, o: Stamped<PushOutput>) => ({
       results: {
@@ -126,14 +138,14 @@ export const projectSetup = setup({
       progress: { done: context.progress.done + 1, total: context.progress.total },
       commit: o.commit,
     })),
-    failRun: assign((_, error: unknown) => ({ lastError: messageOf(error) })),
+    failRun: assign((_, error: unknown) => ({ lastError: messageOf(error), reason: failureReasonOf(error) })),
     recordTaskFailure: assign(({ context }, stamp: Stamp) => {
       const id = context.task?.id;
       if (!id) return {};
       return {
         results: {
           ...context.results,
-          [id]: { status: 'failed' as const, attempts: context.attempt, commit: null, error: context.lastError, finishedAt: stamp.at },
+          [id]: { status: 'failed' as const, ...(context.reason ? { reason: context.reason } : {}), attempts: context.attempt, commit: null, error: context.lastError, finishedAt: stamp.at },
         },
       };
     }),
@@ -230,6 +242,11 @@ export const projectMachine = projectSetup.createMachine({
         verify: step('verify', {
           onDone: [
             { guard: { type: 'verified', params: output }, target: 'merge', actions: 'clearFeedback' },
+            {
+              guard: { type: 'sameErrorAgain', params: output },
+              target: '#devteam-project.failed',
+              actions: ['failRepeatedError', { type: 'recordTaskFailure', params: output }],
+            },
             { guard: 'attemptsLeft', target: 'implement', actions: { type: 'retryWithFeedback', params: output } },
             { target: '#devteam-project.failed', actions: ['failVerification', { type: 'recordTaskFailure', params: output }] },
           ],

@@ -3,6 +3,7 @@
 import type { SnapshotFrom } from 'xstate';
 import type { LifecycleStatus } from './project-context.js';
 import { COMMAND_EVENT, projectMachine, type ProjectCommand } from './project-machine.js';
+import type { FailureReason } from './failure-reasons.js';
 import type { PipelinePhase, Progress, TaskRef, TaskResult } from './step-contracts.js';
 
 export type ProjectSnapshot = SnapshotFrom<typeof projectMachine>;
@@ -14,6 +15,8 @@ export interface ProjectProjection {
   progress: Progress;
   attempt: number;
   lastError: string | null;
+  /** Why the task or the run failed, when lastError is such a failure (not kept in the stored status row). */
+  reason: FailureReason | null;
   results: Record<string, TaskResult>;
 }
 
@@ -44,6 +47,7 @@ export function projectionOf(snapshot: Pick<ProjectSnapshot, 'value' | 'context'
     progress: c.progress,
     attempt: c.attempt,
     lastError: c.lastError,
+    reason: c.reason ?? null,
     results: c.results,
   };
 }

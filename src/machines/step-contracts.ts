@@ -3,6 +3,7 @@
 // changed nothing) are outputs; a thrown error means the step itself broke.
 import { z } from 'zod';
 import { TaskSchema } from '../project/index.js';
+import { FAILURE_REASONS } from './failure-reasons.js';
 
 export const PIPELINE_PHASES = ['select', 'prep', 'implement', 'verify', 'merge', 'push'] as const;
 export type PipelinePhase = (typeof PIPELINE_PHASES)[number];
@@ -41,8 +42,11 @@ export const SKIP_REASONS = ['already_merged'] as const;
 
 export const taskResultSchema = z.object({
   status: z.enum(TASK_RESULT_STATUSES),
-  /** Why a skipped task was skipped; absent for done and failed (and in snapshots of older builds). */
-  reason: z.enum(SKIP_REASONS).optional(),
+  /**
+   * Why a skipped task was skipped or a failed one failed (FAILURE_REASONS); absent for done, and in
+   * snapshots of builds before failures had reasons.
+   */
+  reason: z.enum([...SKIP_REASONS, ...FAILURE_REASONS]).optional(),
   /** 0 for a skipped task: this execution ran nothing for it. */
   attempts: z.number(),
   /** The commit on the base branch: the pushed tip (done) or the commit carrying the trailer (skipped). */
@@ -91,6 +95,8 @@ export const implementOutputSchema = z.object({
   files: z.array(z.string()),
   /** Why the attempt produced nothing usable (agent exited non-zero, timed out, changed nothing). */
   failure: z.string().optional(),
+  /** The failure as a reason; absent when changed (and from older builds: no_change is assumed). */
+  reason: z.enum(['no_change', 'agent_failed', 'timeout']).optional(),
 });
 export type ImplementOutput = z.infer<typeof implementOutputSchema>;
 
@@ -98,6 +104,8 @@ export const verifyOutputSchema = z.object({
   ok: z.boolean(),
   /** The failing command's output (already trimmed by the step) when not ok. */
   output: z.string(),
+  /** When not ok: the failure's fingerprint (verify-fingerprint.ts), equal for the same error in another attempt. */
+  fingerprint: z.string().optional(),
 });
 export type VerifyOutput = z.infer<typeof verifyOutputSchema>;
 

@@ -23,6 +23,7 @@ export {
   secretNamespaceValues,
   tenantSecretPrefix,
 } from './secret-ref.js';
+export { workerSecretValues } from './worker-secrets.js';
 export { findUnstorableText, TEXT_PROBLEM_MESSAGES, textProblem, type TextProblem, type UnstorableText } from './storable-text.js';
 export {
   checkTemplate,

@@ -56,7 +56,8 @@ export async function implementStep(env: StepEnv, input: StepInput, { signal, lo
       timeoutMs: agent.timeoutSec * 1000,
       signal,
       homeOnHost: join(repoDir, RUNNER_DIR, 'home'),
-      onLine: (stream, line) => {
+      onLine: (stream, raw) => {
+        const line = deps.secrets.redactKnown(raw);
         // The live stream carries every line; the log keeps them only at debug (a chatty agent
         // would otherwise cost a JSON log line per output line).
         log.debug({ stream, line }, 'agent output');
@@ -84,18 +85,18 @@ export async function implementStep(env: StepEnv, input: StepInput, { signal, lo
   });
   const files = diff.files.map((f) => f.path);
   const name = invocation.argv[0];
-  const failure =
+  const failed: Pick<ImplementOutput, 'failure' | 'reason'> | null =
     run.outcome === 'timeout'
-      ? `agent ${name} timed out after ${agent.timeoutSec} s`
+      ? { failure: `agent ${name} timed out after ${agent.timeoutSec} s`, reason: 'timeout' }
       : run.outcome === 'oom'
-        ? `agent ${name} was killed at the memory limit`
+        ? { failure: `agent ${name} was killed at the memory limit`, reason: 'agent_failed' }
         : run.exitCode !== 0
-          ? `agent ${name} exited ${run.exitCode}: ${trimFeedback(run.stderr || run.stdout, 1_000).text.trim()}`
+          ? { failure: `agent ${name} exited ${run.exitCode}: ${trimFeedback(run.stderr || run.stdout, 1_000).text.trim()}`, reason: 'agent_failed' }
           : changedNow.length === 0
-            ? 'the agent changed nothing'
+            ? { failure: 'the agent changed nothing', reason: 'no_change' }
             : null;
-  log.info({ outcome: run.outcome, exitCode: run.exitCode, durationMs: run.durationMs, changed: changedNow.length, failure }, 'agent finished');
-  return failure ? { changed: false, files, failure } : { changed: true, files };
+  log.info({ outcome: run.outcome, exitCode: run.exitCode, durationMs: run.durationMs, changed: changedNow.length, failure: failed?.failure }, 'agent finished');
+  return failed ? { changed: false, files, ...failed } : { changed: true, files };
 }
 
 /**

@@ -18,8 +18,11 @@ export { loadPromptTemplates, defaultPromptTemplatesDir } from './prompt-templat
 export { buildRepoContext, type RepoContextOptions } from './repo-context.js';
 
 export function productionSteps(deps: ProjectStepsDeps, project: ProjectRef): ProjectSteps {
+  // Artifacts are stored with every secret redacted: the diff and outputs of an attempt that wrote
+  // one must not keep it (secret_in_diff names where, never the value).
+  const artifacts: ProjectStepsDeps['artifacts'] = { put: async (a) => deps.artifacts.put({ ...a, content: await deps.secrets.redact(a.content) }) };
   // One per drive: the checkout and sandbox it resolves are kept until a step fails or is cancelled.
-  const env = new StepEnv(deps, project);
+  const env = new StepEnv({ ...deps, artifacts }, project);
   const step =
     <O>(run: (env: StepEnv, input: StepInput, ctx: StepContext) => Promise<O>): Step<O> =>
     async (input, ctx) => {

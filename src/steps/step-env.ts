@@ -7,12 +7,16 @@ import type { ArtifactsStore } from '../infra/db/index.js';
 import { readTenantSecret, type InitializeBody, type PromptTemplates, type Task, type TaskList } from '../project/index.js';
 import { createWorkBranch, currentBranch, projectPaths, removeStaleLocks, type RepoCache } from '../infra/repo/index.js';
 import { SandboxError, type ProjectSandbox, type Sandbox } from '../infra/sandbox/index.js';
+import type { SecretScanner } from '../infra/secrets/index.js';
 import { loadTaskList } from '../infra/tasks/index.js';
 
 export interface ProjectStepsDeps {
   repos: RepoCache;
   sandbox: Sandbox;
-  artifacts: ArtifactsStore;
+  /** Where attempts' outputs go; what is put is redacted by `secrets` first (see StepEnv.artifact). */
+  artifacts: Pick<ArtifactsStore, 'put'>;
+  /** Finds secrets in a change before MERGE, and in artifacts before they are stored. */
+  secrets: SecretScanner;
   templates: () => Promise<PromptTemplates>;
   /** Where credentials named by the project (tokenEnv, model keys) are read: the worker's environment. */
   env: Record<string, string | undefined>;

@@ -4,6 +4,7 @@ import type { StepInput, VerifyOutput } from '../machines/index.js';
 import { trimFeedback } from '../project/index.js';
 import type { StepEnv } from './step-env.js';
 import type { StepContext } from './step-context.js';
+import { verifyFingerprint } from './verify-fingerprint.js';
 
 /** Bytes of a failing command's output kept for the next attempt (the end is kept). */
 const FEEDBACK_BYTES = 16 * 1024;
@@ -26,7 +27,9 @@ export async function verifyStep(env: StepEnv, input: StepInput, { signal, log, 
         signal,
         // A package cache that survives between commands and attempts (inside .git: never committed).
         env: { CI: 'true', npm_config_cache: `${workspacePath}/.git/devteam/npm-cache` },
-        onLine: (stream, line) => {
+        onLine: (stream, raw) => {
+          // The build may print what the agent wrote: no value the worker holds reaches the stream or the next prompt.
+          const line = env.deps.secrets.redactKnown(raw);
           output?.(stream, line);
           lines.push(line);
           if (lines.length > MAX_LINES) lines.shift();
@@ -39,8 +42,10 @@ export async function verifyStep(env: StepEnv, input: StepInput, { signal, log, 
     transcript.push(header, ...lines);
     if (run.outcome !== 'completed' || run.exitCode !== 0) {
       const why = run.outcome === 'completed' ? `exited ${run.exitCode}` : run.outcome === 'oom' ? 'killed at the memory limit' : `timed out after ${timeoutSec} s`;
-      log.info({ command: argv.join(' '), outcome: run.outcome, exitCode: run.exitCode }, 'verification failed');
-      result = { ok: false, output: `${header}  (${why})\n${trimFeedback(lines.join('\n'), FEEDBACK_BYTES).text}` };
+      // The whole output, not the trimmed feedback: the cut point moves with the output's length.
+      const fingerprint = verifyFingerprint(argv, [why, ...lines]);
+      log.info({ command: argv.join(' '), outcome: run.outcome, exitCode: run.exitCode, fingerprint }, 'verification failed');
+      result = { ok: false, output: `${header}  (${why})\n${trimFeedback(lines.join('\n'), FEEDBACK_BYTES).text}`, fingerprint };
       break;
     }
   }
@@ -50,7 +55,7 @@ export async function verifyStep(env: StepEnv, input: StepInput, { signal, log, 
     attempt: input.attempt,
     kind: 'verify-output',
     content: transcript.join('\n'),
-    meta: { ok: result.ok, commands: ran },
+    meta: { ok: result.ok, commands: ran, ...(result.fingerprint ? { fingerprint: result.fingerprint } : {}) },
   });
   return result;
 }

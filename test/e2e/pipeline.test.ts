@@ -44,7 +44,8 @@ const SCENARIOS: Record<string, { tasks: FixtureTask[]; edits: Record<string, Ed
   never: {
     tasks: [{ id: '1.1', title: 'Add a limit constant' }],
     edits: {
-      '1.1': (attempt) => [{ path: 'src/limit.ts', content: `export const limit: number = 'attempt ${attempt}';\n` }],
+      // A different wrong value each attempt: the build's error moves (another fingerprint), so all 3 attempts are made.
+      '1.1': (attempt) => [{ path: 'src/limit.ts', content: `export const limit: number = ${["'one'", 'true', 'null'][attempt - 1] ?? "'more'"};\n` }],
     },
   },
 };
@@ -180,7 +181,7 @@ describe('the pipeline, end to end with Claude Code and a real npm project', () 
   it('fails after 3 attempts that never build, with nothing merged', async () => {
     const { status } = await run('never', 'failed');
     expect(status.lastError).toBe('task 1.1: verification failed after 3 attempts');
-    expect(status.results['1.1']).toMatchObject({ status: 'failed', attempts: 3 });
+    expect(status.results['1.1']).toMatchObject({ status: 'failed', reason: 'verify_failed', attempts: 3 });
     const remote = remotes.get('never')!;
     await git(remote.work, 'fetch', '--quiet', 'origin');
     expect(await git(remote.work, 'rev-parse', 'origin/main')).toBe(remote.initial);

@@ -102,7 +102,7 @@ describe('project actor', () => {
     await initialize(agentProjectBody('broken', `file://${broken.bare}`));
     const failed = await until('broken', (s) => s.status === 'failed', 'the broken run to end');
     expect(failed.lastError).toBe('task 1.1: verification failed after 3 attempts');
-    expect(failed.results['1.1']).toMatchObject({ status: 'failed', attempts: 3 });
+    expect(failed.results['1.1']).toMatchObject({ status: 'failed', reason: 'verify_failed', attempts: 3 });
     await git(broken.work, 'fetch', '--quiet', 'origin');
     expect(await git(broken.work, 'rev-parse', 'origin/main')).toBe(before);
   }, 90_000);

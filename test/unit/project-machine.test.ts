@@ -322,6 +322,24 @@ describe('project machine', () => {
     expect(parsePersistedSnapshot(stored).context.results['1.1']).toEqual(stored.context.results['1.1']);
   });
 
+  it('loads a stored snapshot of a build before failure reasons (no reason, no fingerprint) and retries from it', async () => {
+    const paused = start(stepsFor(['1.1'], { verify: async () => ({ ok: false, output: 'e', fingerprint: 'f1' }) }));
+    await until(paused, (s) => s.matches({ running: 'implement' }) && s.context.attempt === 2);
+    paused.send({ type: 'PAUSE' });
+    const stored = JSON.parse(JSON.stringify(paused.getPersistedSnapshot()));
+    paused.stop();
+    delete stored.context.reason;
+    delete stored.context.fingerprint;
+    const restored = createActor(provide(stepsFor(['1.1'], { verify: async () => ({ ok: false, output: 'e', fingerprint: 'f1' }) })), {
+      snapshot: parsePersistedSnapshot(stored),
+      input: { projectId: 'acme-web', executionId: 'exec-1' },
+    }).start();
+    restored.send({ type: 'RESUME' });
+    // Attempt 1's fingerprint was not stored: attempt 2 cannot be compared, attempt 3 can.
+    const final = await until(restored, isFinal);
+    expect(final.context.results['1.1']).toMatchObject({ status: 'failed', reason: 'verify_failed', attempts: 3 });
+  });
+
   it('answers canTransition for every lifecycle state from the machine itself', async () => {
     const expected: Record<string, Record<ProjectCommand, boolean>> = {
       running: { pause: true, resume: false, stop: true },
@@ -360,7 +378,7 @@ describe('project machine model', () => {
     select: [{ task, progress }, { task: null, reason: 'all_done', detail: 'done', progress }, { task: null, reason: 'blocked', detail: 'blocked', progress }],
     prep: [{ branch: 'devteam/1.1' }],
     implement: [{ changed: true, files: ['a'] }, { changed: false, files: [] }],
-    verify: [{ ok: true, output: '' }, { ok: false, output: 'err' }],
+    verify: [{ ok: true, output: '' }, { ok: false, output: 'err' }, { ok: false, output: 'err', fingerprint: 'f1' }],
     merge: [{ commit: 'c1' }],
     push: [{ commit: 'c1' }],
     cleanup: [undefined],
@@ -380,7 +398,7 @@ describe('project machine model', () => {
       input: { projectId: 'p', executionId: 'e' },
       events: events as never,
       // Progress and results grow on every loop; the behaviour depends on the state and the attempt.
-      serializeState: (s) => JSON.stringify({ value: s.value, attempt: s.context.attempt, status: s.status }),
+      serializeState: (s) => JSON.stringify({ value: s.value, attempt: s.context.attempt, fingerprint: s.context.fingerprint, status: s.status }),
     });
     const edges: Array<{ from: string; event: string; to: string }> = [];
     for (const vertex of Object.values(map)) {
@@ -433,6 +451,7 @@ describe('project machine transitions', () => {
   const done = (step: string, output: object) => ({ type: `xstate.done.actor.${step}`, output: { ...output, at } });
   const broke = (step: string, message: string) => ({ type: `xstate.error.actor.${step}`, error: new StepFailure(new Error(message), at) });
   const failed = (attempts: number, error: string) => ({ [task.id]: { status: 'failed' as const, attempts, commit: null, error, finishedAt: at } });
+  const coded = (message: string, code: string) => ({ type: 'xstate.error.actor.merge', error: new StepFailure(Object.assign(new Error(message), { code }), at) });
 
   type Row = [name: string, from: StateValue, context: ProjectContext, events: EventObject[], to: StateValue, expected: Partial<ProjectContext>];
   const rows: Row[] = [
@@ -477,6 +496,43 @@ describe('project machine transitions', () => {
     ['verify that fails on the last attempt fails the task', { running: 'verify' }, working({ attempt: MAX_ATTEMPTS }), [done('verify', { ok: false, output: 'x' })], 'failed', {
       lastError: `task 1.1: verification failed after ${MAX_ATTEMPTS} attempts`,
       results: failed(MAX_ATTEMPTS, `task 1.1: verification failed after ${MAX_ATTEMPTS} attempts`),
+    }],
+    ['verify that fails records the fingerprint of the failure', { running: 'verify' }, working(), [done('verify', { ok: false, output: 'e', fingerprint: 'f1' })], { running: 'implement' }, { attempt: 2, fingerprint: 'f1' }],
+    ['verify that fails with another fingerprint than the attempt before retries', { running: 'verify' }, working({ attempt: 2, fingerprint: 'f1' }), [done('verify', { ok: false, output: 'e', fingerprint: 'f2' })], { running: 'implement' }, { attempt: 3, fingerprint: 'f2' }],
+    ['verify that fails with the fingerprint of the attempt before fails the task at once: same_error_repeated', { running: 'verify' }, working({ attempt: 2, fingerprint: 'f1' }),
+      [done('verify', { ok: false, output: 'e', fingerprint: 'f1' })], 'failed', {
+      reason: 'same_error_repeated',
+      lastError: 'task 1.1: attempt 2 failed the build with the same error as the attempt before; not retried',
+      results: { [task.id]: { status: 'failed' as const, reason: 'same_error_repeated' as const, attempts: 2, commit: null, finishedAt: at } },
+    }],
+    ['verify that fails the last attempt with the same fingerprint is verify_failed', { running: 'verify' }, working({ attempt: MAX_ATTEMPTS, fingerprint: 'f1' }),
+      [done('verify', { ok: false, output: 'e', fingerprint: 'f1' })], 'failed', { reason: 'verify_failed', results: { [task.id]: { status: 'failed' as const, reason: 'verify_failed' as const, attempts: MAX_ATTEMPTS } } }],
+    ['verify failing on the last attempt is verify_failed', { running: 'verify' }, working({ attempt: MAX_ATTEMPTS }), [done('verify', { ok: false, output: 'x' })], 'failed', {
+      reason: 'verify_failed', results: { [task.id]: { status: 'failed' as const, reason: 'verify_failed' as const } },
+    }],
+    ['an agent that changed nothing in the last attempt is no_change', { running: 'implement' }, working({ attempt: MAX_ATTEMPTS }), [done('implement', { changed: false, files: [], reason: 'no_change' })], 'failed', {
+      reason: 'no_change', results: { [task.id]: { status: 'failed' as const, reason: 'no_change' as const } },
+    }],
+    ['an agent that timed out in the last attempt is timeout', { running: 'implement' }, working({ attempt: MAX_ATTEMPTS }), [done('implement', { changed: false, files: [], failure: 'agent x timed out after 5 s', reason: 'timeout' })], 'failed', {
+      reason: 'timeout', results: { [task.id]: { status: 'failed' as const, reason: 'timeout' as const } },
+    }],
+    ['an agent that exited non-zero in the last attempt is agent_failed', { running: 'implement' }, working({ attempt: MAX_ATTEMPTS }), [done('implement', { changed: false, files: [], failure: 'agent x exited 2', reason: 'agent_failed' })], 'failed', {
+      reason: 'agent_failed', results: { [task.id]: { status: 'failed' as const, reason: 'agent_failed' as const } },
+    }],
+    ['a step error with a known code fails the task with that reason (merge_conflict)', { running: 'merge' }, working(), [coded('merging conflicts in a.ts', 'merge_conflict')], 'failed', {
+      reason: 'merge_conflict', results: { [task.id]: { status: 'failed' as const, reason: 'merge_conflict' as const, error: 'merging conflicts in a.ts' } },
+    }],
+    ['a secret found at merge fails the task with secret_in_diff', { running: 'merge' }, working(), [coded('a secret in a.ts:3', 'secret_in_diff')], 'failed', {
+      reason: 'secret_in_diff', results: { [task.id]: { status: 'failed' as const, reason: 'secret_in_diff' as const } },
+    }],
+    ['a push the remote refused is push_rejected', { running: 'push' }, working({ commit: 'c1' }), [{ ...coded('push rejected', 'push_rejected'), type: 'xstate.error.actor.push' }], 'failed', {
+      reason: 'push_rejected', results: { [task.id]: { status: 'failed' as const, reason: 'push_rejected' as const } },
+    }],
+    ['an unreadable task list fails the run with invalid_task_list (no task to record)', { running: 'select' }, fresh, [{ ...coded('tasks.md: line 3: bad', 'invalid_task_list'), type: 'xstate.error.actor.select' }], 'failed', {
+      reason: 'invalid_task_list', results: {},
+    }],
+    ['a step that throws something without a known code is step_failed', { running: 'prep' }, working(), [broke('prep', 'disk full')], 'failed', {
+      reason: 'step_failed', results: { [task.id]: { status: 'failed' as const, reason: 'step_failed' as const } },
     }],
     ['merge records the commit', { running: 'merge' }, working(), [done('merge', { commit: 'c1' })], { running: 'push' }, { commit: 'c1' }],
     ['push records the task done at the time of the push and selects again', { running: 'push' }, working({ commit: 'c1' }), [done('push', { commit: 'c2' })], { running: 'select' }, {

@@ -334,6 +334,17 @@ describe('formatFrame', () => {
     expect(executionUpdate('e1', { ...projection, results: { '1.2': { status: 'done' } } })).not.toHaveProperty('skipped');
   });
 
+  it('execution-update of a failed task carries its reason, from the live projection or the stored results', () => {
+    const projection = { status: 'failed' as const, phase: null, currentTask: null, attempt: 2, progress: { done: 0, total: 1 }, lastError: 'task 1.1: same error' };
+    expect(executionUpdate('e1', { ...projection, reason: 'same_error_repeated' })).toMatchObject({ reason: 'same_error_repeated' });
+    // The stored status row has no reason column: the failed task's result carries it.
+    expect(executionUpdate('e1', { ...projection, results: { '1.1': { status: 'failed', reason: 'secret_in_diff' } } })).toMatchObject({ reason: 'secret_in_diff' });
+    expect(executionUpdate('e1', { ...projection, status: 'running', lastError: null, reason: null })).not.toHaveProperty('reason');
+    expect(formatFrame({ type: 'execution-update', ts, projectId: 'p', seq: 8, executionId: 'e1', payload: { ...update, status: 'failed', lastError: 'verify failed', reason: 'verify_failed' } })).toBe(
+      '[12:03:04] p  failed  implement  task 1.2 "Title"  attempt 2  3/12 done  error: verify failed (verify_failed)',
+    );
+  });
+
   it('resync → status line marked (resync)', () => {
     expect(formatFrame({ type: 'resync', ts, projectId: 'acme-web', seq: 90, executionId: 'e1', payload: { ...update, status: 'completed', phase: null, task: null, attempt: 0, progress: { done: 12, total: 12 } } })).toBe(
       '[12:03:04] acme-web  completed  12/12 done  (resync)',

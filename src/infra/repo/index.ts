@@ -13,3 +13,4 @@ export { changedBetween, changedFiles, commitsAhead, currentBranch, createWorkBr
 export { commitWork, mergeIntoBase, MergeConflictError, pushBase, type CommitWorkOptions, type GitAuthor, type MergeOptions, type PushOptions } from './integrate.js';
 export { EXECUTION_TRAILER, mergedTasks, TASK_TRAILER, withTaskTrailers } from './task-trailers.js';
 export { diffOf, DiffError, type ChangedFile, type DiffResult } from './diff.js';
+export { addedLines, parsePatchLog, type AddedLine } from './added-lines.js';
