@@ -5,7 +5,11 @@ import { utimes, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { commitWork, createWorkBranch, gitDirOf, mergeIntoBase, removeStaleLocks } from '../../src/infra/repo/index.js';
+import { gitProcessEnv } from '../../src/infra/repo/git-credentials.js';
+import { runGit } from '../../src/infra/repo/git-run.js';
 import { cloneCheckout, createRemote } from '../support/git-remote.js';
 import { tempDir } from '../support/services.js';
 
@@ -41,4 +45,42 @@ describe('stale git locks', () => {
     await removeStaleLocks(gitDir, 0);
     expect((await mergeIntoBase(repoDir, options)).alreadyMerged).toBe(false);
   });
+});
+
+describe('a git the runner kills itself', () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  let hanging: Server;
+  beforeAll(async () => {
+    dir = await tempDir('devteam-own-locks');
+    // Accepts the connection and never answers: a fetch from it runs until it is killed.
+    hanging = createServer(() => {});
+    await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve));
+  });
+  afterAll(async () => {
+    hanging?.close();
+    await dir?.remove();
+  });
+
+  it('leaves no lock made while it ran (the restart fault test saw a retried merge fail on one), and keeps older ones', async () => {
+    const remote = await createRemote(dir.path, 'own');
+    await remote.commit('a.txt');
+    const repoDir = await cloneCheckout(remote.bare, join(dir.path, 'checkout'));
+    const gitDir = gitDirOf(repoDir);
+    await writeFile(join(gitDir, 'packed-refs.lock'), '');
+    const before = new Date(Date.now() - 5_000);
+    await utimes(join(gitDir, 'packed-refs.lock'), before, before);
+    const controller = new AbortController();
+    const { port } = hanging.address() as AddressInfo;
+    const fetching = runGit(['fetch', `http://127.0.0.1:${port}/never.git`], { workTree: repoDir, env: gitProcessEnv(), timeoutMs: 30_000, signal: controller.signal });
+    // What a git killed mid-merge leaves: a lock made while the command runs.
+    await writeFile(join(gitDir, 'ORIG_HEAD.lock'), '');
+    await writeFile(join(gitDir, 'refs', 'heads', 'main.lock'), '');
+    controller.abort();
+    const run = await fetching;
+    expect(run.aborted).toBe(true);
+    expect(existsSync(join(gitDir, 'ORIG_HEAD.lock'))).toBe(false);
+    expect(existsSync(join(gitDir, 'refs', 'heads', 'main.lock'))).toBe(false);
+    // Older than the command: not its own, left to the age rule.
+    expect(existsSync(join(gitDir, 'packed-refs.lock'))).toBe(true);
+  }, 30_000);
 });

@@ -4,6 +4,7 @@
 // write the work tree, so git here never discovers a repository, never runs a hook, an fsmonitor,
 // a pager or an editor, and reads no system or user config (see ai_docs/decisions/0013).
 import { execa } from 'execa';
+import { removeLocks } from './git-locks.js';
 import { gitDirOf } from './project-paths.js';
 
 /** Branch names git accepts and that cannot be read as an option or escape the refs namespace. */
@@ -74,9 +75,23 @@ export function gitArgs(args: string[], opts: Pick<RunOptions, 'workTree' | 'git
   return [...prefix, ...args];
 }
 
+/**
+ * After the runner killed a git (deadline, abort): the locks made while it ran are its own — one
+ * owner drives a project, its git commands one at a time — and it is dead, so they go now. Left,
+ * they would fail the step's next run with "File exists" until they are 10 s old.
+ */
+const MTIME_SLACK_MS = 50;
+
+async function removeOwnLocks(opts: Pick<RunOptions, 'workTree' | 'gitDir'>, startedAt: number): Promise<void> {
+  const gitDir = opts.gitDir ?? (opts.workTree ? gitDirOf(opts.workTree) : undefined);
+  // File times come from the kernel's coarse clock (a tick, up to 10 ms, behind Date.now()): slack.
+  if (gitDir) await removeLocks(gitDir, (mtimeMs) => mtimeMs >= startedAt - MTIME_SLACK_MS).catch(() => undefined);
+}
+
 /** Runs git with an argument array in its own process group, killed whole on deadline or abort. */
 export async function runGit(args: string[], opts: RunOptions): Promise<GitRun> {
   if (opts.signal?.aborted) return { exitCode: null, stdout: '', stderr: '', timedOut: false, aborted: true, truncated: false };
+  const startedAt = Date.now();
   const sub = execa('git', gitArgs(args, opts), {
     cwd: opts.workTree ?? opts.cwd ?? opts.gitDir,
     env: { ...opts.env, ...FIXED_ENV },
@@ -108,6 +123,7 @@ export async function runGit(args: string[], opts: RunOptions): Promise<GitRun> 
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     const result = await sub;
+    if (timedOut || aborted) await removeOwnLocks(opts, startedAt);
     return {
       exitCode: timedOut || aborted ? null : result.isMaxBuffer ? 0 : (result.exitCode ?? null),
       stdout: typeof result.stdout === 'string' ? result.stdout : '',

@@ -1,10 +1,11 @@
 // Local operations on a cached checkout that the pipeline works in: reset to the base branch,
 // create the task's work branch, list what changed. No network: clone/fetch are RepoCache's.
-import { lstat, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gitProcessEnv } from './git-credentials.js';
 import { RepoError } from './git-errors.js';
+import { removeLocks } from './git-locks.js';
 import { runGit } from './git-run.js';
 
 const LOCAL_TIMEOUT_MS = 60_000;
@@ -124,33 +125,14 @@ export async function resolveRef(repoDir: string, ref: string, signal?: AbortSig
   return run.exitCode === 0 && /^[0-9a-f]{40,64}$/.test(sha) ? sha : null;
 }
 
-/** Lock files git leaves when it is killed mid-write (`index.lock`, `ORIG_HEAD.lock`, a ref's `.lock`). */
-const LOCKS = ['index.lock', 'HEAD.lock', 'ORIG_HEAD.lock', 'FETCH_HEAD.lock', 'MERGE_HEAD.lock', 'config.lock', 'packed-refs.lock', 'shallow.lock'];
-
 /**
- * Removes git lock files older than `olderThanMs` from a git directory: a git the runner killed
- * (lost lease, shutdown, SIGKILL of a worker) leaves them, and every later command then fails with
- * "File exists". Only old ones go — no runner git command holds a lock for seconds — and only the
- * project's owner calls this, under its lease.
+ * Removes git lock files older than `olderThanMs` from a git directory: a git killed with its
+ * process (SIGKILL of a worker, a lost lease elsewhere) leaves them, and every later command then
+ * fails with "File exists". Only old ones go — no runner git command holds a lock for seconds — and
+ * only the project's owner calls this, under its lease. (A git the runner kills itself has its
+ * locks removed at once: runGit.)
  */
 export async function removeStaleLocks(gitDir: string, olderThanMs = 10_000): Promise<string[]> {
   const cutoff = Date.now() - olderThanMs;
-  const removed: string[] = [];
-  const consider = async (path: string) => {
-    const info = await lstat(path).catch(() => null);
-    if (info?.isFile() && info.mtimeMs < cutoff) {
-      await rm(path, { force: true });
-      removed.push(path);
-    }
-  };
-  for (const name of LOCKS) await consider(join(gitDir, name));
-  const walk = async (dir: string): Promise<void> => {
-    for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) await walk(path);
-      else if (entry.name.endsWith('.lock')) await consider(path);
-    }
-  };
-  await walk(join(gitDir, 'refs'));
-  return removed;
+  return removeLocks(gitDir, (mtimeMs) => mtimeMs < cutoff);
 }
