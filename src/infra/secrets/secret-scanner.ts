@@ -50,7 +50,10 @@ export class SecretScanner {
     const groups = new Map<string, AddedLine[]>();
     for (const l of lines) {
       const key = `${l.commit}\0${l.path}`;
-      groups.set(key, [...(groups.get(key) ?? []), l]);
+      const group = groups.get(key);
+      // Appended in place: a copy per line would be quadratic in a large file's added lines.
+      if (group) group.push(l);
+      else groups.set(key, [l]);
     }
     for (const group of groups.values()) {
       const { commit, path } = group[0]!;
