@@ -23,7 +23,7 @@ interface Received {
 }
 
 /** A webhook receiver that answers 500 to the first `failFirst` POSTs, then 204. */
-async function startReceiver(failFirst = 0): Promise<{ url: string; received: Received[]; close(): Promise<void> }> {
+async function startReceiver(failFirst = 0 as number): Promise<{ url: string; received: Received[]; close(): Promise<void> }> {
   const received: Received[] = [];
   let calls = 0;
   const server: Server = createServer((req, res) => {
@@ -240,4 +240,79 @@ describe('webhook destinations', () => {
       notify,
     };
   }
+});
+
+describe('webhook expiry', () => {
+  let service: EmbeddedRuntime;
+  const saved = process.env[KEY_ENV];
+
+  beforeAll(async () => {
+    process.env[KEY_ENV] = HOOK_KEY;
+    service = await startEmbeddedRuntime('devteam-webhook-expiry', {
+      DEVTEAM_WEBHOOK_ALLOW_PRIVATE: '1',
+      DEVTEAM_WEBHOOK_POLL_MS: '100',
+      DEVTEAM_WEBHOOK_RETRY_BASE_MS: '200',
+      DEVTEAM_WEBHOOK_RETRY_FOR_MS: '2000',
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await service?.stop();
+    if (saved === undefined) delete process.env[KEY_ENV];
+    else process.env[KEY_ENV] = saved;
+  }, 60_000);
+
+  const run = async (projectId: string, notify: Record<string, unknown>) => {
+    const remote = await createAgentRemote(service.dir, projectId, [{ id: '1.1', title: 'one' }]);
+    const reply = await service.initialize({
+      projectId,
+      repository: { url: `file://${remote.bare}` },
+      agent: { preset: 'command', command: ['sh', '-c', 'echo x >> NOTES.md'], timeoutSec: 60 },
+      verify: { commands: [['git', '--version']], timeoutSec: 60 },
+      notify,
+    });
+    expect(reply.status, reply.text).toBe(202);
+    await service.settled(projectId);
+    return eventually(async () => {
+      const res = await fetch(service.url(`/api/devteam/automation/executions/${reply.body.executionId}/deliveries`));
+      const l = ((await res.json()) as { deliveries: Array<Record<string, any>> }).deliveries;
+      return l.length === 2 && l.every((d) => d.status !== 'pending') ? l : undefined;
+    }, 30_000, 'deliveries to end');
+  };
+
+  it('a receiver that never answers 2xx: tried with growing gaps until the time is over, then failed', async () => {
+    const receiver = await startReceiver(Number.MAX_SAFE_INTEGER);
+    try {
+      const list = await run('always-500', { url: receiver.url, secretEnv: KEY_ENV, events: ['task.done', 'run.completed'] });
+      for (const d of list) {
+        expect(d.status).toBe('failed');
+        expect(d.finishedAt).not.toBeNull();
+        expect(d.nextAttemptAt).toBeNull();
+        expect(d.tries.length).toBeGreaterThanOrEqual(2);
+        expect(d.tries.every((t: any) => t.statusCode === 500)).toBe(true);
+        const gaps = d.tries.slice(1).map((t: any, i: number) => Date.parse(t.at) - Date.parse(d.tries[i].at));
+        // 200 ms, then 400 ms, …: each gap at least the backoff of its try.
+        gaps.forEach((gap: number, i: number) => expect(gap).toBeGreaterThanOrEqual(200 * 2 ** i - 50));
+      }
+      const count = receiver.received.length;
+      await new Promise((r) => setTimeout(r, 600));
+      expect(receiver.received.length, 'no try after the delivery failed').toBe(count);
+    } finally {
+      await receiver.close();
+    }
+  }, 120_000);
+
+  it('a signing key the worker does not have: never sent unsigned, each try says why', async () => {
+    const receiver = await startReceiver();
+    try {
+      const list = await run('unsigned', { url: receiver.url, secretEnv: 'DEVTEAM_SECRET_LOCAL__NOT_SET_ANYWHERE' });
+      for (const d of list) {
+        expect(d.status).toBe('failed');
+        expect(d.tries[0].error).toMatch(/DEVTEAM_SECRET_LOCAL__NOT_SET_ANYWHERE is not set in the worker's environment/);
+      }
+      expect(receiver.received).toHaveLength(0);
+    } finally {
+      await receiver.close();
+    }
+  }, 120_000);
 });
