@@ -205,6 +205,36 @@ export const SETTINGS = {
     doc: 'age after which a received event that no worker started is enqueued again',
     schema: positiveInt.default(5_000),
   },
+  webhookAllowPrivate: {
+    env: 'DEVTEAM_WEBHOOK_ALLOW_PRIVATE',
+    flag: '--webhook-allow-private <0|1>',
+    doc: '1: webhooks may go to loopback and private networks (refused by default: a tenant could reach internal services)',
+    schema: z.enum(['0', '1']).default('0').transform((v) => v === '1'),
+  },
+  webhookPollMs: {
+    env: 'DEVTEAM_WEBHOOK_POLL_MS',
+    flag: '--webhook-poll-ms <ms>',
+    doc: 'how often a worker looks for webhook deliveries due (new ones are tried at once)',
+    schema: positiveInt.max(60_000).default(1_000),
+  },
+  webhookRetryBaseMs: {
+    env: 'DEVTEAM_WEBHOOK_RETRY_BASE_MS',
+    flag: '--webhook-retry-base-ms <ms>',
+    doc: 'delay before a failed webhook is tried again; doubles with each try, up to 1 h',
+    schema: positiveInt.default(10_000),
+  },
+  webhookRetryForMs: {
+    env: 'DEVTEAM_WEBHOOK_RETRY_FOR_MS',
+    flag: '--webhook-retry-for-ms <ms>',
+    doc: 'how long a webhook delivery is retried before it is given up',
+    schema: positiveInt.default(24 * 60 * 60_000),
+  },
+  webhookTimeoutMs: {
+    env: 'DEVTEAM_WEBHOOK_TIMEOUT_MS',
+    flag: '--webhook-timeout-ms <ms>',
+    doc: 'how long one webhook POST may take',
+    schema: positiveInt.max(120_000).default(10_000),
+  },
   staleAfterMs: {
     env: 'DEVTEAM_STALE_AFTER_MS',
     flag: '--stale-after-ms <ms>',

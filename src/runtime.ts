@@ -9,6 +9,8 @@ import {
   EXECUTIONS_CHANNEL,
   Janitor,
   OutboxDispatcher,
+  WebhookDispatcher,
+  WebhookNotifier,
   ProjectHost,
   startEventWorker,
   type EventJob,
@@ -25,10 +27,12 @@ import {
   PostgresArtifactsStore,
   PostgresEventsStore,
   PostgresExecutionsStore,
+  PostgresWebhookDeliveriesStore,
   type ArtifactsStore,
   type Database,
   type EventsStore,
   type ExecutionsStore,
+  type WebhookDeliveriesStore,
 } from './infra/db/index.js';
 import { PROJECT_MACHINE_ID, PROJECT_MACHINE_VERSION } from './machines/index.js';
 import type { Logger } from './infra/log.js';
@@ -83,6 +87,7 @@ interface Backends {
   events: EventsStore;
   artifacts: ArtifactsStore;
   executions: ExecutionsStore;
+  deliveries: WebhookDeliveriesStore;
 }
 
 export async function startRuntime(config: Config, roles: Roles, log: Logger, options: RuntimeOptions = {}): Promise<Runtime> {
@@ -151,6 +156,7 @@ async function openBackends(config: Config, distributed: boolean, closers: Close
     events: new PostgresEventsStore(db.sql),
     artifacts: new PostgresArtifactsStore(db.sql),
     executions: new PostgresExecutionsStore(db.sql, { [PROJECT_MACHINE_ID]: [PROJECT_MACHINE_VERSION] }),
+    deliveries: new PostgresWebhookDeliveriesStore(db.sql),
   };
 }
 
@@ -164,6 +170,19 @@ async function startWorkerRole(
 ): Promise<void> {
   const { queue, lease, bus, frames, metrics, events, executions } = backends;
   const { repos, sandbox } = openWorkspaces(config, closers, log);
+  // Webhooks: every worker sends the outbox (the tenants' signing keys are in workers' environments).
+  const webhooks = new WebhookDispatcher({
+    deliveries: backends.deliveries,
+    env: process.env,
+    log,
+    metrics,
+    pollMs: config.webhookPollMs,
+    retryBaseMs: config.webhookRetryBaseMs,
+    timeoutMs: config.webhookTimeoutMs,
+    allowPrivate: config.webhookAllowPrivate,
+  });
+  webhooks.start();
+  closers.push({ name: 'webhooks', close: () => webhooks.stop() });
   const projects = new ProjectHost({
     executions,
     lease,
@@ -178,6 +197,7 @@ async function startWorkerRole(
     frames,
     metrics,
     steps: projectSteps(config, { repos, sandbox, backends }),
+    notifier: projectNotifier(config, backends, () => webhooks.kick()),
   });
   await projects.start();
   closers.push({ name: 'projects', close: () => projects.stop() });
@@ -221,6 +241,15 @@ function openWorkspaces(config: Config, closers: Closers, log: Logger): { repos:
   // The one warning about the host runner (HostSandbox itself stays quiet).
   if (sandbox.driver === 'none') log.warn('DEVTEAM_SANDBOX=none: agents and builds run on this host without isolation or limits');
   return { repos, sandbox };
+}
+
+/** A project's webhook notifier, from its stored configuration; null when it asked for none. */
+function projectNotifier(config: Config, backends: Backends, kick: () => void): ProjectHostOptions['notifier'] {
+  return async (record) => {
+    const parsed = initializeBodySchema.safeParse(await backends.executions.projectConfig(record.tenant, record.projectId));
+    const notify = parsed.success ? parsed.data.notify : undefined;
+    return notify ? new WebhookNotifier({ deliveries: backends.deliveries, retryForMs: config.webhookRetryForMs, kick }, record, notify) : null;
+  };
 }
 
 /** The production steps of a project, built from its stored configuration; prompt templates load once, on first use. */
@@ -284,6 +313,8 @@ async function startApiRole(config: Config, backends: Backends, distributed: boo
       apiKeys: parseApiKeys(config.apiKeys),
       // file:// remotes: only inside the operator's roots, never the data dir or the repository caches.
       fileRemotes: { roots: config.fileRemoteRoots, forbidden: protectedPaths(config) },
+      webhookAllowPrivate: config.webhookAllowPrivate,
+      deliveries: backends.deliveries,
       // A project no live worker can run is refused at initialize, naming what is missing.
       admission: { workers: backends.workers, singleWorker: !distributed },
       readiness: [

@@ -7,3 +7,5 @@ export { defaultRegistry } from './workflows.js';
 export { Janitor, type JanitorOptions, type SweepResult } from './janitor.js';
 export { ProjectHost, EXECUTIONS_CHANNEL, type ExecutionNotice, type ProjectHostOptions } from './project-host.js';
 export { ProjectRun, leaseKey, type ProjectRunDeps, type RunEnd } from './project-run.js';
+export { WebhookNotifier, type WebhookNotifierDeps, type TransitionWrite } from './webhook-notifier.js';
+export { WebhookDispatcher, type WebhookDispatcherDeps } from './webhook-dispatcher.js';

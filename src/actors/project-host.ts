@@ -10,7 +10,7 @@ import type { Lease } from '../infra/lease/index.js';
 import type { FrameLog } from '../infra/frames/index.js';
 import type { Metrics } from '../infra/metrics/index.js';
 import type { Logger } from '../infra/log.js';
-import { ProjectRun } from './project-run.js';
+import { ProjectRun, type ProjectRunDeps } from './project-run.js';
 import { RecordedLease } from './recorded-lease.js';
 import type { ProjectSteps } from '../steps/index.js';
 
@@ -41,6 +41,8 @@ export interface ProjectHostOptions {
    */
   soleWorker?: boolean;
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+  /** The project's webhooks, per drive (see ProjectRunDeps.notifier). */
+  notifier?: ProjectRunDeps['notifier'];
 }
 
 export class ProjectHost {
@@ -134,9 +136,9 @@ export class ProjectHost {
   }
 
   private drive(executionId: string, tenant: string, projectId: string): void {
-    const { executions, lease, log, leaseTtlMs, steps, inspect, frames, metrics } = this.options;
+    const { executions, lease, log, leaseTtlMs, steps, inspect, frames, metrics, notifier } = this.options;
     const recorded = new RecordedLease(lease, executions, { tenant, projectId }, log.child({ executionId, projectId }));
-    const run = new ProjectRun(executionId, tenant, projectId, { executions, lease: recorded, log, leaseTtlMs, steps, inspect, frames, metrics });
+    const run = new ProjectRun(executionId, tenant, projectId, { executions, lease: recorded, log, leaseTtlMs, steps, inspect, frames, metrics, notifier });
     let end: string = 'failed';
     const done = run
       .run()

@@ -13,6 +13,7 @@ import { ProjectStream } from './project-stream.js';
 import { executionUpdate } from '../client/index.js';
 import type { FrameLog } from '../infra/frames/index.js';
 import type { Metrics } from '../infra/metrics/index.js';
+import type { WebhookNotifier } from './webhook-notifier.js';
 
 /** Steps whose finished result is reused when the step runs again after a crash. */
 const JOURNALED = new Set(['implement', 'verify', 'merge', 'push']);
@@ -29,6 +30,8 @@ export interface ProjectRunDeps {
   frames?: FrameLog;
   metrics?: Metrics;
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+  /** The project's webhooks (null when it has none): each transition's deliveries are written with it. */
+  notifier?: (record: ExecutionRecord) => Promise<WebhookNotifier | null>;
 }
 
 export function leaseKey(tenant: string, projectId: string): string {
@@ -134,6 +137,9 @@ export class ProjectRun {
     return new Promise((resolve, reject) => {
       void (async () => {
         const steps = await this.deps.steps(record);
+        const notifier = (await this.deps.notifier?.(record)) ?? null;
+        // The projection as stored: what this drive's next write changes (webhook events come from the difference).
+        let stored = record.projection;
         const stream = this.deps.frames ? new ProjectStream(this.deps.frames, { tenant: this.tenant, projectId: this.projectId }, record.id, log) : null;
         let version = record.version;
         let ended = false;
@@ -166,8 +172,11 @@ export class ProjectRun {
               if (ended) return;
               const grant = this.grant;
               if (!grant || Date.now() >= grant.expiresAt) return finish('lost');
+              const hooks = notifier?.forTransition(stored, projection);
               try {
-                version = await executions.save({ executionId: record.id, expectedVersion: version, epoch, snapshot: persisted, projection });
+                version = await executions.save({ executionId: record.id, expectedVersion: version, epoch, snapshot: persisted, projection }, hooks?.write);
+                stored = projection;
+                hooks?.committed();
               } catch (error) {
                 const code = (error as { code?: string }).code;
                 if (code === 'version_conflict') return finish('reload');

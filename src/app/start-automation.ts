@@ -29,6 +29,8 @@ export interface StartAutomationDeps {
   log: Logger;
   /** Where file:// remotes may live (DEVTEAM_FILE_REMOTE_ROOTS); absent → file remotes are refused. */
   fileRemotes?: FileRemotePolicy;
+  /** DEVTEAM_WEBHOOK_ALLOW_PRIVATE: a project's notify.url may be on loopback or a private network. */
+  webhookAllowPrivate?: boolean;
   enqueueTimeoutMs?: number;
   /** Called once the execution is stored (e.g. to drop a cached status). */
   onStarted?: (tenant: string, projectId: string) => void;
@@ -57,17 +59,17 @@ export interface StartedAutomation {
 }
 
 /** Validates the body; throws ApiError 422 naming each refused field. */
-export function parseInitializeBody(raw: unknown, tenant: string, fileRemotes: FileRemotePolicy | undefined): InitializeBody {
+export function parseInitializeBody(raw: unknown, tenant: string, fileRemotes: FileRemotePolicy | undefined, webhookAllowPrivate = false): InitializeBody {
   const parsed = initializeBodySchema.safeParse(raw);
   if (!parsed.success) throw validationError(parsed.error);
-  const refused = initializePolicyIssues(parsed.data, { tenant, fileRemotes });
+  const refused = initializePolicyIssues(parsed.data, { tenant, fileRemotes, webhookAllowPrivate });
   if (refused.length > 0) throw validationFailed(refused);
   return parsed.data;
 }
 
 export async function startAutomation(deps: StartAutomationDeps, req: StartAutomationRequest): Promise<StartedAutomation> {
   const { tenant, correlationId } = req;
-  const body = parseInitializeBody(req.body, tenant, deps.fileRemotes);
+  const body = parseInitializeBody(req.body, tenant, deps.fileRemotes, deps.webhookAllowPrivate);
   if (deps.admission) await admitProject(deps.admission, body);
   const executionId = crypto.randomUUID();
   const eventId = req.eventId ?? crypto.randomUUID();

@@ -194,6 +194,18 @@ function paths(): Json {
         },
       },
     },
+    [`${EXECUTIONS_PATH}/{executionId}/deliveries`]: {
+      get: {
+        operationId: 'listWebhookDeliveries',
+        summary: "The execution's webhook deliveries (notify) and every try of each: status code or error, time, duration",
+        security: authed,
+        parameters: [pathParam('executionId', executionIdSchema, 'the executionId of initialize')],
+        responses: {
+          '200': jsonReply('{executionId, projectId, deliveries: [{id, event, url, status: pending|delivered|failed, attempts, createdAt, nextAttemptAt, finishedAt, tries: [{attempt, at, statusCode, error, durationMs}]}]}'),
+          ...errorResponses(['invalid_id', 'not_found', ...STORE_CODES]),
+        },
+      },
+    },
     '/healthz': {
       get: { operationId: 'healthz', summary: 'Liveness', security: open, responses: { '200': jsonReply('{"status":"ok"} while the process runs') } },
     },

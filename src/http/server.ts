@@ -6,6 +6,7 @@ import { registerAutomationRoutes, type AutomationRoutesDeps } from './automatio
 import { registerControlRoutes, type ControlRoutesDeps } from './control-routes.js';
 import { registerInitializeRoute, type InitializeRouteDeps } from './initialize-route.js';
 import { registerArtifactsRoute, type ArtifactsRouteDeps } from './artifacts-route.js';
+import { registerDeliveriesRoute, type DeliveriesRouteDeps } from './deliveries-route.js';
 import { registerStream, type StreamDeps } from './ws-stream.js';
 import { registerEventRoutes, type EventRoutesDeps } from './events-routes.js';
 import { replyError } from './reply-error.js';
@@ -14,7 +15,7 @@ import type { Metrics } from '../infra/metrics/index.js';
 import { registerHealthRoutes, type ReadinessCheck } from './health-routes.js';
 import { registerOpenApiRoute } from './openapi-route.js';
 
-export interface HttpDeps extends EventRoutesDeps, AutomationRoutesDeps, ControlRoutesDeps, InitializeRouteDeps, ArtifactsRouteDeps, StreamDeps {
+export interface HttpDeps extends EventRoutesDeps, AutomationRoutesDeps, ControlRoutesDeps, InitializeRouteDeps, ArtifactsRouteDeps, DeliveriesRouteDeps, StreamDeps {
   log: Logger;
   readiness: ReadinessCheck[];
   /** This process's metrics, served at GET /metrics. */
@@ -53,6 +54,7 @@ export async function startHttpServer(deps: HttpDeps, listen: { host: string; po
   registerControlRoutes(app, deps, inFlight);
   registerInitializeRoute(app, deps, inFlight);
   registerArtifactsRoute(app, deps, inFlight);
+  registerDeliveriesRoute(app, deps, inFlight);
   registerOpenApiRoute(app, inFlight);
   const stream = await registerStream(app, deps);
   app.any('/*', (res, req) => {

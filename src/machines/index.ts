@@ -61,3 +61,4 @@ export { stampedStep, stampOfFailure, StepFailure, UNSTAMPED, type StepRun } fro
 export { canTransition, lifecycleOf, projectionOf, type ProjectProjection, type ProjectSnapshot } from './projection.js';
 export { InvalidSnapshotError, parsePersistedSnapshot, persistedProjectSnapshotSchema, restoreOptions, restoreSnapshot, type PersistedProjectSnapshot } from './persisted-snapshot.js';
 export { applyCommand, statusOf, type CommandOutcome } from './project-commands.js';
+export { transitionEvents, type TransitionEvent, type TransitionView } from './transition-events.js';

@@ -63,3 +63,5 @@ export {
   type Task,
   type TaskList,
 } from './task-model.js';
+export { WEBHOOK_EVENTS, type WebhookEvent } from './webhook-events.js';
+export { MAX_WEBHOOK_URL_LENGTH, webhookAddressProblem, webhookUrlProblem } from './webhook-url.js';

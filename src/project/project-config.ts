@@ -9,6 +9,8 @@ import { projectIdSchema } from './project-id.js';
 import { repoPathProblem } from './repo-path.js';
 import { NO_FILE_REMOTES, parseRepositoryUrl, repositoryUrlProblem, type FileRemotePolicy } from './repository-url.js';
 import { isTenantSecretName, SECRET_NAME_PATTERN, tenantSecretPrefix } from './secret-ref.js';
+import { WEBHOOK_EVENTS } from './webhook-events.js';
+import { webhookUrlProblem } from './webhook-url.js';
 
 /** One refused field of a request, as the edge reports it. */
 export interface FieldIssue {
@@ -78,6 +80,18 @@ export const initializeBodySchema = z
      * branch carries their `DevTeam-Task: <id>` trailer — they are reported skipped; all: every task.
      */
     restart: z.enum(['continue', 'all']).default('continue'),
+    /**
+     * Webhooks: a signed JSON POST to `url` for each of `events` (all when left out). The URL's
+     * destination is checked against the operator's policy in initializePolicyIssues.
+     */
+    notify: z
+      .strictObject({
+        url: z.string().max(4096),
+        /** The worker environment variable (in the tenant's secret namespace) holding the HMAC key. */
+        secretEnv: envName,
+        events: z.array(z.enum(WEBHOOK_EVENTS)).min(1).max(WEBHOOK_EVENTS.length).optional(),
+      })
+      .optional(),
     /** Per project; what is left out comes from the operator's DEVTEAM_LIMIT_CPUS / DEVTEAM_LIMIT_MEMORY_MB. */
     limits: z
       .strictObject({
@@ -94,6 +108,8 @@ export interface InitializePolicy {
   tenant: string;
   /** Where file remotes may live (none unless the operator set DEVTEAM_FILE_REMOTE_ROOTS). */
   fileRemotes?: FileRemotePolicy;
+  /** DEVTEAM_WEBHOOK_ALLOW_PRIVATE=1: webhooks may go to loopback and private networks. */
+  webhookAllowPrivate?: boolean;
 }
 
 /** What this tenant may not configure, field by field (empty: the body is allowed). */
@@ -104,11 +120,16 @@ export function initializePolicyIssues(body: InitializeBody, policy: InitializeP
   const secrets: Array<[string, string | undefined]> = [
     ['repository.credentials.tokenEnv', body.repository.credentials?.tokenEnv],
     ['agent.keyEnv', body.agent.keyEnv],
+    ['notify.secretEnv', body.notify?.secretEnv],
   ];
   for (const [field, name] of secrets) {
     if (name !== undefined && !isTenantSecretName(policy.tenant, name)) {
       issues.push({ field, message: `must name a variable of your secret namespace, ${tenantSecretPrefix(policy.tenant)}<NAME> (tenant "${policy.tenant}")` });
     }
+  }
+  if (body.notify) {
+    const hookProblem = webhookUrlProblem(body.notify.url, { allowPrivate: policy.webhookAllowPrivate ?? false });
+    if (hookProblem) issues.push({ field: 'notify.url', message: hookProblem });
   }
   return issues;
 }

@@ -74,7 +74,11 @@ export interface ExecutionsStore {
   /** A new owner takes the project: bumps and returns its epoch; every earlier owner is fenced out. */
   claim(tenant: string, projectId: string): Promise<number>;
   /** Compare-and-set write of snapshot and projection; returns the new version, or throws `version_conflict` / `lease_lost`. */
-  save(write: { executionId: string; expectedVersion: number; epoch: number; snapshot: unknown; projection: Projection }): Promise<number>;
+  save(
+    write: { executionId: string; expectedVersion: number; epoch: number; snapshot: unknown; projection: Projection },
+    /** Runs in the write's transaction once it succeeded (e.g. the webhook deliveries the transition causes). */
+    alsoInTransaction?: (tx: Sql) => Promise<void>,
+  ): Promise<number>;
   /** A control command on the project's latest execution, serialized with every other; null when the project has none. */
   applyCommand(
     tenant: string,

@@ -154,9 +154,25 @@ export class PostgresExecutionsStore implements ExecutionsStore {
    * Writes the snapshot and its projection if nobody wrote since `expectedVersion` and the caller's
    * epoch is still the project's. Returns the new version; throws `version_conflict` or `lease_lost`.
    */
-  async save(write: { executionId: string; expectedVersion: number; epoch: number; snapshot: unknown; projection: Projection }): Promise<number> {
+  async save(
+    write: { executionId: string; expectedVersion: number; epoch: number; snapshot: unknown; projection: Projection },
+    alsoInTransaction?: (tx: Sql) => Promise<void>,
+  ): Promise<number> {
     const params = snapshotParams(write.snapshot, write.projection);
-    const rows = await this.sql.unsafe<Array<{ version: number }>>(
+    // One statement when nothing else is written (every transition); a transaction only when needed.
+    const saved = alsoInTransaction
+      ? ((await this.sql.begin(async (tx) => {
+          const rows = await this.writeSnapshot(tx as unknown as Sql, write, params);
+          if (rows.length === 1) await alsoInTransaction(tx as unknown as Sql);
+          return rows;
+        })) as Array<{ version: number }>)
+      : await this.writeSnapshot(this.sql, write, params);
+    if (saved.length === 1) return saved[0]!.version;
+    return this.refusedWrite(write);
+  }
+
+  private writeSnapshot(sql: Sql, write: { executionId: string; expectedVersion: number; epoch: number }, params: unknown[]): Promise<Array<{ version: number }>> {
+    return sql.unsafe<Array<{ version: number }>>(
       `UPDATE executions e
           SET owner_epoch = $3, ${SNAPSHOT_SET}
          FROM projects p
@@ -171,8 +187,10 @@ export class PostgresExecutionsStore implements ExecutionsStore {
       ] as never[],
       PREPARED,
     );
-    if (rows.length === 1) return rows[0]!.version;
-    // Say why, from the row as it is now.
+  }
+
+  /** Why a compare-and-set write matched no row, from the row as it is now. */
+  private async refusedWrite(write: { executionId: string; expectedVersion: number; epoch: number }): Promise<never> {
     const now = await this.sql`
       SELECT e.version::int AS version, p.epoch::int AS epoch FROM executions e
         JOIN projects p ON p.tenant = e.tenant AND p.project_id = e.project_id WHERE e.id = ${write.executionId}`;

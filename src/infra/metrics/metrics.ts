@@ -85,6 +85,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly webhookTries = new Counter({
+    name: 'devteam_webhook_tries_total',
+    help: 'Webhook POSTs tried, by result: "delivered" (a 2xx) or "failed" (anything else; retried until the delivery expires)',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'devteam_' });
   }
