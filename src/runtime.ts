@@ -25,10 +25,12 @@ import {
   PostgresArtifactsStore,
   PostgresEventsStore,
   PostgresExecutionsStore,
+  PostgresUsageStore,
   type ArtifactsStore,
   type Database,
   type EventsStore,
   type ExecutionsStore,
+  type UsageStore,
 } from './infra/db/index.js';
 import { PROJECT_MACHINE_ID, PROJECT_MACHINE_VERSION } from './machines/index.js';
 import type { Logger } from './infra/log.js';
@@ -83,6 +85,7 @@ interface Backends {
   events: EventsStore;
   artifacts: ArtifactsStore;
   executions: ExecutionsStore;
+  usage: UsageStore;
 }
 
 export async function startRuntime(config: Config, roles: Roles, log: Logger, options: RuntimeOptions = {}): Promise<Runtime> {
@@ -150,6 +153,7 @@ async function openBackends(config: Config, distributed: boolean, closers: Close
     metrics: new Metrics(),
     events: new PostgresEventsStore(db.sql),
     artifacts: new PostgresArtifactsStore(db.sql),
+    usage: new PostgresUsageStore(db.sql),
     executions: new PostgresExecutionsStore(db.sql, { [PROJECT_MACHINE_ID]: [PROJECT_MACHINE_VERSION] }),
   };
 }
@@ -239,6 +243,8 @@ function projectSteps(config: Config, deps: { repos: RepoCache; sandbox: Sandbox
         repos,
         sandbox,
         artifacts: backends.artifacts,
+        usage: backends.usage,
+        countUsage: (delta) => backends.metrics.countAgentUsage(delta),
         secrets,
         templates,
         env: process.env,

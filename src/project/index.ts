@@ -63,3 +63,4 @@ export {
   type Task,
   type TaskList,
 } from './task-model.js';
+export { addUsage, agentUsageSchema, isUnknownUsage, MAX_REPORTED_COST_USD, MAX_REPORTED_TOKENS, totalTokens, UNKNOWN_USAGE, type AgentUsage } from './agent-usage.js';

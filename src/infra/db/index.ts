@@ -17,3 +17,5 @@ export { ArtifactStoreError, ARTIFACT_KINDS, DEFAULT_ARTIFACT_MAX_BYTES, capCont
 export type { ArtifactsStore, ArtifactKind, ArtifactRecord, NewArtifact } from './artifacts-store.js';
 export { PostgresArtifactsStore } from './postgres-artifacts-store.js';
 export { FrameSeqStore } from './frame-seq-store.js';
+export { PostgresUsageStore } from './usage-store.js';
+export type { AgentRunUsage, UsageStore, UsageTotals } from './usage-store.js';
