@@ -28,11 +28,13 @@ import {
   PostgresEventsStore,
   PostgresExecutionsStore,
   PostgresWebhookDeliveriesStore,
+  PostgresUsageStore,
   type ArtifactsStore,
   type Database,
   type EventsStore,
   type ExecutionsStore,
   type WebhookDeliveriesStore,
+  type UsageStore,
 } from './infra/db/index.js';
 import { PROJECT_MACHINE_ID, PROJECT_MACHINE_VERSION } from './machines/index.js';
 import type { Logger } from './infra/log.js';
@@ -88,6 +90,7 @@ interface Backends {
   artifacts: ArtifactsStore;
   executions: ExecutionsStore;
   deliveries: WebhookDeliveriesStore;
+  usage: UsageStore;
 }
 
 export async function startRuntime(config: Config, roles: Roles, log: Logger, options: RuntimeOptions = {}): Promise<Runtime> {
@@ -155,6 +158,7 @@ async function openBackends(config: Config, distributed: boolean, closers: Close
     metrics: new Metrics(),
     events: new PostgresEventsStore(db.sql),
     artifacts: new PostgresArtifactsStore(db.sql),
+    usage: new PostgresUsageStore(db.sql),
     executions: new PostgresExecutionsStore(db.sql, { [PROJECT_MACHINE_ID]: [PROJECT_MACHINE_VERSION] }),
     deliveries: new PostgresWebhookDeliveriesStore(db.sql),
   };
@@ -268,6 +272,8 @@ function projectSteps(config: Config, deps: { repos: RepoCache; sandbox: Sandbox
         repos,
         sandbox,
         artifacts: backends.artifacts,
+        usage: backends.usage,
+        countUsage: (delta) => backends.metrics.countAgentUsage(delta),
         secrets,
         templates,
         env: process.env,

@@ -35,6 +35,8 @@ export function statusBody(projectId: string, execution: ExecutionRecord) {
     attempt: p.attempt,
     lastError: p.lastError,
     results: p.results,
+    // Reported by the agents over every attempt; null figures were never reported (README, "Usage and budgets").
+    usage: p.usage ?? null,
     createdAt: execution.createdAt,
     updatedAt: execution.updatedAt,
     finishedAt: execution.finishedAt,

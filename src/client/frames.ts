@@ -22,6 +22,10 @@ export const ExecutionUpdateSchema = z.object({
   reason: z.string().optional(),
   /** How many of `progress.done` were found already merged and skipped; absent when none (and from older servers). */
   skipped: z.number().int().positive().optional(),
+  /** What the agents reported using in the execution (null figures: never reported); absent before any attempt (and from older servers). */
+  usage: z
+    .object({ inputTokens: z.number().nullable(), outputTokens: z.number().nullable(), costUsd: z.number().nullable() })
+    .optional(),
 });
 export type ExecutionUpdate = z.infer<typeof ExecutionUpdateSchema>;
 
@@ -32,6 +36,7 @@ export function executionUpdate(
     currentTask: ExecutionUpdate['task'];
     results?: Record<string, unknown>;
     reason?: string | null;
+    usage?: ExecutionUpdate['usage'] | null;
   },
 ): ExecutionUpdate {
   const update: ExecutionUpdate = { executionId, status: p.status, phase: p.phase, task: p.currentTask, attempt: p.attempt, progress: p.progress, lastError: p.lastError };
@@ -40,7 +45,7 @@ export function executionUpdate(
   // The stored status row has no reason of its own: a failed task's result carries it.
   const failed = results.find((r) => r?.status === 'failed' && typeof r.reason === 'string');
   const reason = p.reason ?? (failed?.reason as string | undefined);
-  return { ...update, ...(reason ? { reason } : {}), ...(skipped > 0 ? { skipped } : {}) };
+  return { ...update, ...(reason ? { reason } : {}), ...(skipped > 0 ? { skipped } : {}), ...(p.usage ? { usage: p.usage } : {}) };
 }
 
 /** Payload of `execution-log`: a batch of output lines of the agent or of a verify command. */

@@ -28,8 +28,15 @@ function statusLine(frame: Frame, raw: unknown, update: ExecutionUpdate): string
     parts.push(`attempt ${update.attempt}${typeof max === 'number' ? `/${max}` : ''}`);
   }
   parts.push(`${update.progress.done}/${update.progress.total} done${update.skipped ? ` (${update.skipped} skipped)` : ''}`);
+  if (update.usage) parts.push(usageText(update.usage));
   if (update.lastError) parts.push(`error: ${update.lastError}${update.reason ? ` (${update.reason})` : ''}`);
   return parts.join('  ');
+}
+
+/** "1.2k in / 340 out tokens, $0.0123": what the agents reported; an unreported figure shows as "?". */
+export function usageText(u: NonNullable<ExecutionUpdate['usage']>): string {
+  const count = (n: number | null) => (n === null ? '?' : n >= 10_000 ? `${Math.round(n / 1000)}k` : n >= 1000 ? `${(n / 1000).toFixed(1)}k` : String(n));
+  return `${count(u.inputTokens)} in / ${count(u.outputTokens)} out tokens, ${u.costUsd === null ? '$?' : `$${u.costUsd.toFixed(4)}`}`;
 }
 
 /** The status in an execution-update or resync frame, when it is one. */

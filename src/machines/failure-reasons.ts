@@ -13,6 +13,13 @@ export const FAILURE_REASONS = [
   'agent_failed',
   /** The agent ran past agent.timeoutSec in the last attempt. */
   'timeout',
+  /**
+   * The agent (agent.stallSec) or a build command (verify.stallSec) printed nothing and changed no
+   * file for that long and was stopped, in the last attempt.
+   */
+  'stalled',
+  /** The run's budget or the task's agent.maxCostUsdPerTask was crossed: the agent was stopped, nothing merged. */
+  'budget_exceeded',
   /** The change conflicts with the base branch. */
   'merge_conflict',
   /** The remote refused the push (protected branch, moved twice while integrating). */

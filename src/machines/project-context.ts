@@ -2,6 +2,7 @@
 // machine uses and the check a stored snapshot passes on load. Field names are stored in every
 // persisted snapshot: renaming one needs a PROJECT_MACHINE_VERSION bump.
 import { z } from 'zod';
+import { agentUsageSchema } from '../project/index.js';
 import { FAILURE_REASONS } from './failure-reasons.js';
 import { currentTaskSchema, PIPELINE_PHASES, progressSchema, taskResultSchema } from './step-contracts.js';
 
@@ -23,6 +24,9 @@ export const projectContextSchema = projectInputSchema.extend({
   reason: z.enum(FAILURE_REASONS).nullable().optional(),
   /** The fingerprint of the last failed verification of the current task; optional like `reason`. */
   fingerprint: z.string().nullable().optional(),
+  /** What the agents reported using in this execution, and in the current task; optional like `reason`. */
+  usage: agentUsageSchema.nullable().optional(),
+  taskUsage: agentUsageSchema.nullable().optional(),
   progress: progressSchema,
   results: z.record(z.string(), taskResultSchema),
   branch: z.string().nullable(),
@@ -41,6 +45,8 @@ export function initialContext(input: ProjectInput): ProjectContext {
     lastError: null,
     reason: null,
     fingerprint: null,
+    usage: null,
+    taskUsage: null,
     progress: { done: 0, total: 0 },
     results: {},
     branch: null,

@@ -4,6 +4,7 @@
 // supplied with .provide() (stamped by the host, see stamped-step.ts); no timers, no clock, so a
 // persisted snapshot resumes anywhere and transition(snapshot, event) is a function.
 import { assign, fromPromise, setup } from 'xstate';
+import { addUsage, type AgentUsage } from '../project/index.js';
 import { failureReasonOf } from './failure-reasons.js';
 import { initialContext, type ProjectContext, type ProjectInput } from './project-context.js';
 import { messageOf, stampOfFailure } from './stamped-step.js';
@@ -60,6 +61,15 @@ function stepInput({ context }: { context: ProjectContext }): StepInput {
 
 const unchangedReason = (o: ImplementOutput) => o.failure ?? 'the agent changed nothing';
 
+/** What the next attempt is told about the one that produced nothing usable. */
+function unchangedFeedback(o: ImplementOutput): string {
+  if (o.reason === 'stalled') return `The previous attempt was stopped as stalled (${o.failure ?? 'no output and no file change'}). Work without long silent pauses, and make the change the task asks for.`;
+  return `The previous attempt did not change the repository (${o.failure ?? 'no file changed'}). Make the change the task asks for.`;
+}
+
+/** The task's usage in its result, when any attempt reported one (results of older builds have none). */
+const usageOf = (u: AgentUsage | null | undefined) => (u ? { usage: u } : {});
+
 /** The results of the tasks SELECT found already merged: skipped, at the time SELECT finished. */
 function skippedResults(o: Stamped<SelectOutput>): Record<string, TaskResult> {
   const skipped = (o.skipped ?? []).map((t) => [t.id, { status: 'skipped', reason: 'already_merged', attempts: 0, commit: t.commit, error: null, finishedAt: o.at }] as const);
@@ -85,6 +95,8 @@ export const projectSetup = setup({
     hasTask: (_, o: SelectOutput) => o.task !== null,
     allDone: (_, o: SelectOutput) => o.task === null && o.reason === 'all_done',
     changed: (_, o: ImplementOutput) => o.changed,
+    // The run's or the task's budget is spent: no further attempt, whatever the attempt changed.
+    overBudget: (_, o: ImplementOutput) => o.reason === 'budget_exceeded',
     verified: (_, o: VerifyOutput) => o.ok,
     // The agent's last change did not move the build at all: a next attempt would be paid for the same
     // error. Only asked while attempts are left: a last attempt that fails is verify_failed either way.
@@ -100,6 +112,7 @@ export const projectSetup = setup({
       lastError: null,
       reason: null,
       fingerprint: null,
+      taskUsage: null,
       branch: null,
       commit: null,
       progress: o.progress,
@@ -110,13 +123,21 @@ export const projectSetup = setup({
     recordBranch: assign((_, o: PrepOutput) => ({ branch: o.branch })),
     retryUnchanged: assign(({ context }, o: ImplementOutput) => ({
       attempt: context.attempt + 1,
-      feedback: `The previous attempt did not change the repository (${o.failure ?? 'no file changed'}). Make the change the task asks for.`,
+      feedback: unchangedFeedback(o),
       lastError: `attempt ${context.attempt}: ${unchangedReason(o)}`,
     })),
     failUnchanged: assign(({ context }, o: ImplementOutput) => ({
       lastError: `task ${context.task?.id}: no usable change in ${context.attempt} attempts (last: ${unchangedReason(o)})`,
       reason: o.reason ?? 'no_change',
     })),
+    failOverBudget: assign(({ context }, o: ImplementOutput) => ({
+      lastError: `task ${context.task?.id}: attempt ${context.attempt} stopped: ${o.failure ?? 'the budget is spent'}`,
+      reason: 'budget_exceeded' as const,
+    })),
+    // Every attempt's usage counts, whatever its outcome: the execution's and the task's sums.
+    recordUsage: assign(({ context }, o: ImplementOutput) =>
+      o.usage ? { usage: addUsage(context.usage, o.usage), taskUsage: addUsage(context.taskUsage, o.usage) } : {},
+    ),
     clearFeedback: assign({ feedback: null }),
     retryWithFeedback: assign(({ context }, o: VerifyOutput) => ({
       attempt: context.attempt + 1,
@@ -124,7 +145,10 @@ export const projectSetup = setup({
       lastError: `attempt ${context.attempt}: verification failed`,
       fingerprint: o.fingerprint ?? null,
     })),
-    failVerification: assign(({ context }) => ({ lastError: `task ${context.task?.id}: verification failed after ${context.attempt} attempts`, reason: 'verify_failed' as const })),
+    failVerification: assign(({ context }, o: VerifyOutput) => ({
+      lastError: `task ${context.task?.id}: verification failed after ${context.attempt} attempts${o.stalled ? ' (the last build stalled)' : ''}`,
+      reason: o.stalled ? ('stalled' as const) : ('verify_failed' as const),
+    })),
     failRepeatedError: assign(({ context }) => ({
       lastError: `task ${context.task?.id}: attempt ${context.attempt} failed the build with the same error as the attempt before; not retried`,
       reason: 'same_error_repeated' as const,
@@ -133,7 +157,7 @@ export const projectSetup = setup({
     recordTaskDone: assign(({ context }, o: Stamped<PushOutput>) => ({
       results: {
         ...context.results,
-        [context.task!.id]: { status: 'done' as const, attempts: context.attempt, commit: o.commit, error: null, finishedAt: o.at },
+        [context.task!.id]: { status: 'done' as const, attempts: context.attempt, commit: o.commit, error: null, finishedAt: o.at, ...usageOf(context.taskUsage) },
       },
       progress: { done: context.progress.done + 1, total: context.progress.total },
       commit: o.commit,
@@ -145,7 +169,15 @@ export const projectSetup = setup({
       return {
         results: {
           ...context.results,
-          [id]: { status: 'failed' as const, ...(context.reason ? { reason: context.reason } : {}), attempts: context.attempt, commit: null, error: context.lastError, finishedAt: stamp.at },
+          [id]: {
+            status: 'failed' as const,
+            ...(context.reason ? { reason: context.reason } : {}),
+            attempts: context.attempt,
+            commit: null,
+            error: context.lastError,
+            finishedAt: stamp.at,
+            ...usageOf(context.taskUsage),
+          },
         },
       };
     }),
@@ -228,11 +260,29 @@ export const projectMachine = projectSetup.createMachine({
         }),
         implement: step('implement', {
           onDone: [
-            { guard: { type: 'changed', params: output }, target: 'verify' },
-            { guard: 'attemptsLeft', target: 'implement', reenter: true, actions: { type: 'retryUnchanged', params: output } },
+            {
+              guard: { type: 'overBudget', params: output },
+              target: '#devteam-project.failed',
+              actions: [
+                { type: 'recordUsage', params: output },
+                { type: 'failOverBudget', params: output },
+                { type: 'recordTaskFailure', params: output },
+              ],
+            },
+            { guard: { type: 'changed', params: output }, target: 'verify', actions: { type: 'recordUsage', params: output } },
+            {
+              guard: 'attemptsLeft',
+              target: 'implement',
+              reenter: true,
+              actions: [
+                { type: 'recordUsage', params: output },
+                { type: 'retryUnchanged', params: output },
+              ],
+            },
             {
               target: '#devteam-project.failed',
               actions: [
+                { type: 'recordUsage', params: output },
                 { type: 'failUnchanged', params: output },
                 { type: 'recordTaskFailure', params: output },
               ],
@@ -248,7 +298,13 @@ export const projectMachine = projectSetup.createMachine({
               actions: ['failRepeatedError', { type: 'recordTaskFailure', params: output }],
             },
             { guard: 'attemptsLeft', target: 'implement', actions: { type: 'retryWithFeedback', params: output } },
-            { target: '#devteam-project.failed', actions: ['failVerification', { type: 'recordTaskFailure', params: output }] },
+            {
+              target: '#devteam-project.failed',
+              actions: [
+                { type: 'failVerification', params: output },
+                { type: 'recordTaskFailure', params: output },
+              ],
+            },
           ],
         }),
         merge: step('merge', {

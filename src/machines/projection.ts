@@ -4,6 +4,7 @@ import type { SnapshotFrom } from 'xstate';
 import type { LifecycleStatus } from './project-context.js';
 import { COMMAND_EVENT, projectMachine, type ProjectCommand } from './project-machine.js';
 import type { FailureReason } from './failure-reasons.js';
+import type { AgentUsage } from '../project/index.js';
 import type { PipelinePhase, Progress, TaskRef, TaskResult } from './step-contracts.js';
 
 export type ProjectSnapshot = SnapshotFrom<typeof projectMachine>;
@@ -18,6 +19,8 @@ export interface ProjectProjection {
   /** Why the task or the run failed, when lastError is such a failure (not kept in the stored status row). */
   reason: FailureReason | null;
   results: Record<string, TaskResult>;
+  /** What the agents reported using in this execution, over every attempt; null before any attempt (and in older rows). */
+  usage: AgentUsage | null;
 }
 
 /** The lifecycle status of a snapshot (the top-level state). */
@@ -49,5 +52,6 @@ export function projectionOf(snapshot: Pick<ProjectSnapshot, 'value' | 'context'
     lastError: c.lastError,
     reason: c.reason ?? null,
     results: c.results,
+    usage: c.usage ?? null,
   };
 }

@@ -2,7 +2,7 @@
 // schemas with the types inferred from them. Expected failures (a build that fails, an agent that
 // changed nothing) are outputs; a thrown error means the step itself broke.
 import { z } from 'zod';
-import { TaskSchema } from '../project/index.js';
+import { agentUsageSchema, TaskSchema } from '../project/index.js';
 import { FAILURE_REASONS } from './failure-reasons.js';
 
 export const PIPELINE_PHASES = ['select', 'prep', 'implement', 'verify', 'merge', 'push'] as const;
@@ -54,6 +54,8 @@ export const taskResultSchema = z.object({
   error: z.string().nullable(),
   /** ISO time, taken from the `at` of the step result that finished the task. */
   finishedAt: z.string(),
+  /** What the agent reported using over the task's attempts; absent for skipped tasks and from older builds. */
+  usage: agentUsageSchema.optional(),
 });
 export type TaskResult = z.infer<typeof taskResultSchema>;
 
@@ -95,8 +97,13 @@ export const implementOutputSchema = z.object({
   files: z.array(z.string()),
   /** Why the attempt produced nothing usable (agent exited non-zero, timed out, changed nothing). */
   failure: z.string().optional(),
-  /** The failure as a reason; absent when changed (and from older builds: no_change is assumed). */
-  reason: z.enum(['no_change', 'agent_failed', 'timeout']).optional(),
+  /**
+   * The failure as a reason; absent when changed (and from older builds: no_change is assumed).
+   * budget_exceeded may come with a change (the partial work): it is never verified or merged.
+   */
+  reason: z.enum(['no_change', 'agent_failed', 'timeout', 'stalled', 'budget_exceeded']).optional(),
+  /** What the agent reported using in this attempt (every run of it, on any worker); absent from older builds. */
+  usage: agentUsageSchema.optional(),
 });
 export type ImplementOutput = z.infer<typeof implementOutputSchema>;
 
@@ -106,6 +113,8 @@ export const verifyOutputSchema = z.object({
   output: z.string(),
   /** When not ok: the failure's fingerprint (verify-fingerprint.ts), equal for the same error in another attempt. */
   fingerprint: z.string().optional(),
+  /** When not ok because a command printed nothing and changed no file for verify.stallSec (no fingerprint then). */
+  stalled: z.boolean().optional(),
 });
 export type VerifyOutput = z.infer<typeof verifyOutputSchema>;
 

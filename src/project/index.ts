@@ -65,3 +65,4 @@ export {
 } from './task-model.js';
 export { WEBHOOK_EVENTS, type WebhookEvent } from './webhook-events.js';
 export { MAX_WEBHOOK_URL_LENGTH, webhookAddressProblem, webhookUrlProblem } from './webhook-url.js';
+export { addUsage, agentUsageSchema, isUnknownUsage, MAX_REPORTED_COST_USD, MAX_REPORTED_TOKENS, totalTokens, UNKNOWN_USAGE, type AgentUsage } from './agent-usage.js';

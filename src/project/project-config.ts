@@ -40,6 +40,26 @@ const repoRelativePath = ruled(repoPathProblem);
 
 const argv = z.array(z.string().max(4096)).min(1).max(64);
 
+/**
+ * Seconds without a line of output and without a file change before a command is stopped as
+ * stalled (decision 0026). 5 s at least: a tree scan decides, and shorter would kill a command
+ * that is only thinking between two lines.
+ */
+const stallSec = z.number().int().min(5).max(24 * 3600);
+export const DEFAULT_STALL_SEC = 300;
+
+/** Limits of a whole run (an execution), counted over every attempt of every task on every worker. */
+const budgetSchema = z
+  .strictObject({
+    /** US dollars, as the agent reports its cost. */
+    maxCostUsd: z.number().positive().max(100_000).optional(),
+    /** Input plus output tokens, as the agent reports them. */
+    maxTokens: z.number().int().positive().max(10_000_000_000).optional(),
+    /** Minutes agents ran (not the builds, not time paused). */
+    maxMinutes: z.number().positive().max(7 * 24 * 60).optional(),
+  })
+  .optional();
+
 
 export const initializeBodySchema = z
   .strictObject({
@@ -57,18 +77,26 @@ export const initializeBodySchema = z
         args: z.array(z.string().max(4096)).max(64).default([]),
         command: argv.optional(),
         timeoutSec: z.number().int().min(10).max(24 * 3600).default(900),
+        /** No output and no file change for this long: the attempt is stopped as `stalled` (wall clock is timeoutSec). */
+        stallSec: stallSec.default(DEFAULT_STALL_SEC),
+        /** US dollars one task may cost over all its attempts, as the agent reports them: over it, `budget_exceeded`. */
+        maxCostUsdPerTask: z.number().positive().max(100_000).optional(),
         /** The worker environment variable holding this project's model key (instead of the preset's default variable). */
         keyEnv: envName.optional(),
       })
       .refine((a) => a.preset !== 'command' || a.command !== undefined, { message: 'preset "command" needs a command argv', path: ['command'] })
       .refine((a) => a.preset === 'command' || a.command === undefined, { message: 'command is only for preset "command"', path: ['command'] })
-      .default({ preset: 'aider', args: [], timeoutSec: 900 }),
+      .default({ preset: 'aider', args: [], timeoutSec: 900, stallSec: DEFAULT_STALL_SEC }),
     verify: z
       .strictObject({
         commands: z.array(argv).min(1).max(20).default([['npm', 'ci'], ['npm', 'run', 'build']]),
         timeoutSec: z.number().int().min(10).max(24 * 3600).default(600),
+        /** A build command with no output and no file change for this long is stopped as stalled. */
+        stallSec: stallSec.default(DEFAULT_STALL_SEC),
       })
-      .default({ commands: [['npm', 'ci'], ['npm', 'run', 'build']], timeoutSec: 600 }),
+      .default({ commands: [['npm', 'ci'], ['npm', 'run', 'build']], timeoutSec: 600, stallSec: DEFAULT_STALL_SEC }),
+    /** Limits of the whole run; crossing one stops the agent at once: `budget_exceeded`. */
+    budget: budgetSchema,
     merge: z
       .strictObject({
         /** ff: rebase onto the base when needed, then fast-forward (linear history); merge: always a merge commit. */

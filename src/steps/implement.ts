@@ -3,10 +3,11 @@
 // kept as artifacts of the attempt: prompt, agent output, diff, files.
 import { join } from 'node:path';
 import { buildInvocation, realDirectory, runAgent, writeNewFile } from '../infra/agent/index.js';
-import { changedBetween, diffOf, resolveRef, restoreTree, saveWorkTree, snapshotTree } from '../infra/repo/index.js';
+import { changedBetween, commitWork, diffOf, resolveRef, restoreTree, saveWorkTree, snapshotTree } from '../infra/repo/index.js';
 import { selectedTaskSchema, type CurrentTask, type ImplementOutput, type SelectedTask, type StepInput } from '../machines/index.js';
 import { MODEL_KEY_VARS, readTenantSecret, type AgentPresetName, type Task } from '../project/index.js';
 import { renderPrompt, trimFeedback } from '../project/index.js';
+import { AgentGuard } from './agent-guard.js';
 import { buildRepoContext } from './repo-context.js';
 import { selectedTask } from './select.js';
 import { type StepEnv } from './step-env.js';
@@ -50,11 +51,19 @@ export async function implementStep(env: StepEnv, input: StepInput, { signal, lo
     env: agentEnv(deps.env, env.project.tenant, agent),
   });
 
+  // Usage, budget and stall (decision 0026): the guard's signal stops the run when one is crossed.
+  const guard = await AgentGuard.open(
+    { usage: deps.usage, countUsage: deps.countUsage, log },
+    { executionId: input.executionId, taskId, attempt: input.attempt, preset: agent.preset, config: config, repoDir, signal },
+  );
+  const spent = guard.exhausted();
+  if (spent) return { changed: false, files: [], failure: `not started: ${spent}`, reason: 'budget_exceeded' };
   const before = await snapshotTree(repoDir, signal);
-  const run = await env.inSandbox(repoDir, signal, (sandbox) =>
+  guard.start();
+  const run = await env.inSandbox(repoDir, guard.signal, (sandbox) =>
     runAgent(sandbox, invocation, {
       timeoutMs: agent.timeoutSec * 1000,
-      signal,
+      signal: guard.signal,
       homeOnHost: join(repoDir, RUNNER_DIR, 'home'),
       onLine: (stream, raw) => {
         const line = deps.secrets.redactKnown(raw);
@@ -62,16 +71,23 @@ export async function implementStep(env: StepEnv, input: StepInput, { signal, lo
         // would otherwise cost a JSON log line per output line).
         log.debug({ stream, line }, 'agent output');
         output?.(stream, line);
+        guard.line(stream, line);
       },
     }),
-  );
+  ).catch(async (error: unknown) => {
+    await guard.finish('failed');
+    throw error;
+  });
+  const used = await guard.finish(run.outcome);
+  const stop = guard.stopped;
   await deps.artifacts.put({
     ...artifact,
     kind: 'agent-output',
     content: run.stderr ? `${run.stdout}\n--- stderr ---\n${run.stderr}` : run.stdout,
     meta: { outcome: run.outcome, exitCode: run.exitCode, durationMs: run.durationMs, truncated: run.truncated, argv0: invocation.argv[0] },
   });
-  if (run.outcome === 'cancelled') throw signal.reason ?? new Error('cancelled');
+  await deps.artifacts.put({ ...artifact, kind: 'usage', content: `${JSON.stringify({ run: used.run, attempt: used.attempt })}\n`, meta: { preset: agent.preset, durationMs: used.durationMs, stopped: stop?.reason ?? null } });
+  if (run.outcome === 'cancelled' && !stop) throw signal.reason ?? new Error('cancelled');
 
   await saveWorkTree(repoDir, attemptRef(input.executionId, taskId, input.attempt), `attempt ${input.attempt} of task ${taskId}`, signal);
   const changedNow = await changedBetween(repoDir, before, await snapshotTree(repoDir, signal), signal);
@@ -85,8 +101,13 @@ export async function implementStep(env: StepEnv, input: StepInput, { signal, lo
   });
   const files = diff.files.map((f) => f.path);
   const name = invocation.argv[0];
-  const failed: Pick<ImplementOutput, 'failure' | 'reason'> | null =
-    run.outcome === 'timeout'
+  if (stop?.reason === 'budget_exceeded' && files.length > 0) {
+    // Nothing of it is merged; the partial work stays on the work branch (and in the artifacts) to look at.
+    await commitWork(repoDir, { message: `Partial work on task ${taskId} (attempt ${input.attempt}), stopped: ${stop.detail}`, author: deps.author, signal });
+  }
+  const failed: Pick<ImplementOutput, 'failure' | 'reason'> | null = stop
+    ? { failure: `agent ${name} was stopped: ${stop.detail}`, reason: stop.reason }
+    : run.outcome === 'timeout'
       ? { failure: `agent ${name} timed out after ${agent.timeoutSec} s`, reason: 'timeout' }
       : run.outcome === 'oom'
         ? { failure: `agent ${name} was killed at the memory limit`, reason: 'agent_failed' }
@@ -95,8 +116,8 @@ export async function implementStep(env: StepEnv, input: StepInput, { signal, lo
           : changedNow.length === 0
             ? { failure: 'the agent changed nothing', reason: 'no_change' }
             : null;
-  log.info({ outcome: run.outcome, exitCode: run.exitCode, durationMs: run.durationMs, changed: changedNow.length, failure: failed?.failure }, 'agent finished');
-  return failed ? { changed: false, files, ...failed } : { changed: true, files };
+  log.info({ outcome: run.outcome, exitCode: run.exitCode, durationMs: run.durationMs, changed: changedNow.length, failure: failed?.failure, usage: used.run }, 'agent finished');
+  return failed ? { changed: false, files, ...failed, usage: used.attempt } : { changed: true, files, usage: used.attempt };
 }
 
 /**

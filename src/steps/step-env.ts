@@ -3,8 +3,8 @@
 // One StepEnv lives for one drive of one project by one worker: the checkout and the sandbox
 // handle are resolved once in it, and again only when a step finds them gone.
 import { existsSync } from 'node:fs';
-import type { ArtifactsStore } from '../infra/db/index.js';
-import { readTenantSecret, type InitializeBody, type PromptTemplates, type Task, type TaskList } from '../project/index.js';
+import type { ArtifactsStore, UsageStore } from '../infra/db/index.js';
+import { readTenantSecret, type AgentUsage, type InitializeBody, type PromptTemplates, type Task, type TaskList } from '../project/index.js';
 import { createWorkBranch, currentBranch, projectPaths, removeStaleLocks, type RepoCache } from '../infra/repo/index.js';
 import { SandboxError, type ProjectSandbox, type Sandbox } from '../infra/sandbox/index.js';
 import type { SecretScanner } from '../infra/secrets/index.js';
@@ -15,6 +15,10 @@ export interface ProjectStepsDeps {
   sandbox: Sandbox;
   /** Where attempts' outputs go; what is put is redacted by `secrets` first (see StepEnv.artifact). */
   artifacts: Pick<ArtifactsStore, 'put'>;
+  /** Each agent run's reported usage (decision 0026): what budgets are checked against, over every worker. */
+  usage: UsageStore;
+  /** Adds a run's newly reported usage to the worker's counters (devteam_agent_tokens_total, …). */
+  countUsage?: (delta: AgentUsage) => void;
   /** Finds secrets in a change before MERGE, and in artifacts before they are stored. */
   secrets: SecretScanner;
   templates: () => Promise<PromptTemplates>;

@@ -5,6 +5,7 @@ import { trimFeedback } from '../project/index.js';
 import type { StepEnv } from './step-env.js';
 import type { StepContext } from './step-context.js';
 import { verifyFingerprint } from './verify-fingerprint.js';
+import { StallWatchdog } from './stall-watchdog.js';
 
 /** Bytes of a failing command's output kept for the next attempt (the end is kept). */
 const FEEDBACK_BYTES = 16 * 1024;
@@ -15,37 +16,57 @@ export async function verifyStep(env: StepEnv, input: StepInput, { signal, log, 
   const { repoDir, recreated } = await env.onWorkBranch(input.branch!, signal);
   if (recreated) throw new Error(`the change of task ${input.task!.id} is not on this worker (it was made on a worker that stopped); the task must be implemented again`);
   const { workspacePath } = await env.sandbox(repoDir);
-  const { commands, timeoutSec } = env.config.verify;
+  const { commands, timeoutSec, stallSec } = env.config.verify;
   const ran: Array<{ argv: string[]; outcome: string; exitCode: number | null; durationMs: number }> = [];
   const transcript: string[] = [];
   let result: VerifyOutput = { ok: true, output: '' };
   for (const argv of commands) {
     const lines: string[] = [];
-    const run = await env.inSandbox(repoDir, signal, (box) =>
+    // A command silent and idle for verify.stallSec is stopped (decision 0026): its own signal, so the step's stays untouched.
+    const stop = new AbortController();
+    const onStepAbort = () => stop.abort(signal.reason);
+    signal.addEventListener('abort', onStepAbort, { once: true });
+    const watchdog = new StallWatchdog({ dir: repoDir, stallMs: stallSec * 1000, onStall: () => stop.abort(new Error('stalled')) }).start();
+    const run = await env
+      .inSandbox(repoDir, stop.signal, (box) =>
       box.exec(argv, {
         timeoutMs: timeoutSec * 1000,
-        signal,
+        signal: stop.signal,
         // A package cache that survives between commands and attempts (inside .git: never committed).
         env: { CI: 'true', npm_config_cache: `${workspacePath}/.git/devteam/npm-cache` },
         onLine: (stream, raw) => {
           // The build may print what the agent wrote: no value the worker holds reaches the stream or the next prompt.
           const line = env.deps.secrets.redactKnown(raw);
+          watchdog.activity();
           output?.(stream, line);
           lines.push(line);
           if (lines.length > MAX_LINES) lines.shift();
         },
       }),
-    );
-    if (run.outcome === 'cancelled') throw signal.reason ?? new Error('cancelled');
-    ran.push({ argv, outcome: run.outcome, exitCode: run.exitCode, durationMs: run.durationMs });
+      )
+      .finally(() => {
+        watchdog.stop();
+        signal.removeEventListener('abort', onStepAbort);
+      });
+    const stalled = run.outcome === 'cancelled' && watchdog.stalled && !signal.aborted;
+    if (run.outcome === 'cancelled' && !stalled) throw signal.reason ?? new Error('cancelled');
+    ran.push({ argv, outcome: stalled ? 'stalled' : run.outcome, exitCode: run.exitCode, durationMs: run.durationMs });
     const header = `$ ${argv.join(' ')}`;
     transcript.push(header, ...lines);
     if (run.outcome !== 'completed' || run.exitCode !== 0) {
-      const why = run.outcome === 'completed' ? `exited ${run.exitCode}` : run.outcome === 'oom' ? 'killed at the memory limit' : `timed out after ${timeoutSec} s`;
-      // The whole output, not the trimmed feedback: the cut point moves with the output's length.
-      const fingerprint = verifyFingerprint(argv, [why, ...lines]);
-      log.info({ command: argv.join(' '), outcome: run.outcome, exitCode: run.exitCode, fingerprint }, 'verification failed');
-      result = { ok: false, output: `${header}  (${why})\n${trimFeedback(lines.join('\n'), FEEDBACK_BYTES).text}`, fingerprint };
+      const why = stalled
+        ? `stalled: printed nothing and changed no file for ${stallSec} s, stopped`
+        : run.outcome === 'completed'
+          ? `exited ${run.exitCode}`
+          : run.outcome === 'oom'
+            ? 'killed at the memory limit'
+            : `timed out after ${timeoutSec} s`;
+      // The whole output, not the trimmed feedback: the cut point moves with the output's length. A
+      // stall has none: it says nothing about the change, so the next attempt is made (stalled).
+      const fingerprint = stalled ? undefined : verifyFingerprint(argv, [why, ...lines]);
+      log.info({ command: argv.join(' '), outcome: stalled ? 'stalled' : run.outcome, exitCode: run.exitCode, fingerprint }, 'verification failed');
+      const feedback = `${header}  (${why})\n${trimFeedback(lines.join('\n'), FEEDBACK_BYTES).text}`;
+      result = stalled ? { ok: false, output: feedback, stalled: true } : { ok: false, output: feedback, fingerprint };
       break;
     }
   }

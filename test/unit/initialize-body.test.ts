@@ -12,8 +12,8 @@ describe('initialize body', () => {
     expect(parsed).toEqual({
       projectId: 'acme-web',
       repository: { url: 'https://git.example.com/acme/web.git', branch: 'main' },
-      agent: { preset: 'aider', args: [], timeoutSec: 900 },
-      verify: { commands: [['npm', 'ci'], ['npm', 'run', 'build']], timeoutSec: 600 },
+      agent: { preset: 'aider', args: [], timeoutSec: 900, stallSec: 300 },
+      verify: { commands: [['npm', 'ci'], ['npm', 'run', 'build']], timeoutSec: 600, stallSec: 300 },
       merge: { mode: 'ff' },
       // Tasks whose DevTeam-Task trailer is on the base branch are skipped.
       restart: 'continue',
@@ -29,10 +29,24 @@ describe('initialize body', () => {
         repository: { url: 'https://git.example.com/acme/web.git', branch: 'main', credentials: { tokenEnv: 'DEVTEAM_SECRET_ACME__GIT_TOKEN' } },
         tasks: { path: 'ai_docs/tasks/task_list.md' },
         agent: { preset: 'claude-code', model: 'sonnet', args: ['--verbose'], timeoutSec: 900 },
-        verify: { commands: [['npm', 'ci'], ['npm', 'run', 'build']], timeoutSec: 600 },
+        verify: { commands: [['npm', 'ci'], ['npm', 'run', 'build']], timeoutSec: 600, stallSec: 300 },
         limits: { cpus: 1, memoryMb: 1024 },
       }),
     ).toEqual([]);
+  });
+
+  it('takes a run budget, a per-task cost limit and stall periods of 5 s at least, naming a wrong field', () => {
+    const base = { projectId: 'p', repository: { url: 'https://git.example.com/x.git' } };
+    const body = initializeBodySchema.parse({ ...base, budget: { maxCostUsd: 2.5, maxTokens: 500, maxMinutes: 30 }, agent: { maxCostUsdPerTask: 1, stallSec: 5 }, verify: { stallSec: 60 } });
+    expect(body.budget).toEqual({ maxCostUsd: 2.5, maxTokens: 500, maxMinutes: 30 });
+    expect(body.agent).toMatchObject({ maxCostUsdPerTask: 1, stallSec: 5 });
+    expect(body.verify.stallSec).toBe(60);
+    expect(initializeBodySchema.parse(base).budget).toBeUndefined();
+    expect(fields({ ...base, agent: { stallSec: 4 } })).toEqual(['agent.stallSec']);
+    expect(fields({ ...base, verify: { stallSec: 0 } })).toEqual(['verify.stallSec']);
+    expect(fields({ ...base, budget: { maxTokens: -1 } })).toEqual(['budget.maxTokens']);
+    expect(fields({ ...base, budget: { maxDollars: 1 } })).toEqual(['budget']);
+    expect(fields({ ...base, agent: { maxCostUsdPerTask: 0 } })).toEqual(['agent.maxCostUsdPerTask']);
   });
 
   it('takes restart "continue" or "all" and names the field of any other value', () => {

@@ -519,6 +519,35 @@ describe('project machine transitions', () => {
     ['an agent that exited non-zero in the last attempt is agent_failed', { running: 'implement' }, working({ attempt: MAX_ATTEMPTS }), [done('implement', { changed: false, files: [], failure: 'agent x exited 2', reason: 'agent_failed' })], 'failed', {
       reason: 'agent_failed', results: { [task.id]: { status: 'failed' as const, reason: 'agent_failed' as const } },
     }],
+    ['an agent stopped at a budget fails the task at once, whatever it changed and attempts left: budget_exceeded', { running: 'implement' }, working(),
+      [done('implement', { changed: false, files: ['a'], failure: 'agent x was stopped: the run used 300 tokens, over its budget of 250', reason: 'budget_exceeded', usage: { inputTokens: 280, outputTokens: 20, costUsd: null } })], 'failed', {
+      reason: 'budget_exceeded',
+      lastError: 'task 1.1: attempt 1 stopped: agent x was stopped: the run used 300 tokens, over its budget of 250',
+      usage: { inputTokens: 280, outputTokens: 20, costUsd: null },
+      results: { [task.id]: { status: 'failed' as const, reason: 'budget_exceeded' as const, attempts: 1, usage: { inputTokens: 280, outputTokens: 20, costUsd: null } } },
+    }],
+    ['an agent stopped as stalled is retried, and the next attempt is told', { running: 'implement' }, working(),
+      [done('implement', { changed: false, files: [], failure: 'agent x was stopped: the agent printed nothing and changed no file for 5 s', reason: 'stalled' })], { running: 'implement' }, {
+      attempt: 2,
+      feedback: 'The previous attempt was stopped as stalled (agent x was stopped: the agent printed nothing and changed no file for 5 s). Work without long silent pauses, and make the change the task asks for.',
+    }],
+    ['an agent stalled in the last attempt is stalled', { running: 'implement' }, working({ attempt: MAX_ATTEMPTS }), [done('implement', { changed: false, files: [], reason: 'stalled' })], 'failed', {
+      reason: 'stalled', results: { [task.id]: { status: 'failed' as const, reason: 'stalled' as const } },
+    }],
+    ['a build stalled in the last attempt is stalled', { running: 'verify' }, working({ attempt: MAX_ATTEMPTS }), [done('verify', { ok: false, output: 'x', stalled: true })], 'failed', {
+      reason: 'stalled', results: { [task.id]: { status: 'failed' as const, reason: 'stalled' as const } },
+    }],
+    ['usage adds up over attempts into the task and the execution; unknown figures stay null', { running: 'implement' },
+      working({ attempt: 2, usage: { inputTokens: 100, outputTokens: null, costUsd: 0.5 }, taskUsage: { inputTokens: 10, outputTokens: null, costUsd: null } }),
+      [done('implement', { changed: true, files: ['a'], usage: { inputTokens: 5, outputTokens: null, costUsd: 0.25 } })], { running: 'verify' }, {
+      usage: { inputTokens: 105, outputTokens: null, costUsd: 0.75 },
+      taskUsage: { inputTokens: 15, outputTokens: null, costUsd: 0.25 },
+    }],
+    ['a done task carries its usage in its result; the next task starts from none', { running: 'push' }, working({ commit: 'c1', taskUsage: { inputTokens: 7, outputTokens: 3, costUsd: null } }),
+      [done('push', { commit: 'c2' }), done('select', { task: { id: '1.2', title: 'u' }, progress })], { running: 'prep' }, {
+      taskUsage: null,
+      results: { [task.id]: { status: 'done' as const, attempts: 1, commit: 'c2', error: null, finishedAt: at, usage: { inputTokens: 7, outputTokens: 3, costUsd: null } } },
+    }],
     ['a step error with a known code fails the task with that reason (merge_conflict)', { running: 'merge' }, working(), [coded('merging conflicts in a.ts', 'merge_conflict')], 'failed', {
       reason: 'merge_conflict', results: { [task.id]: { status: 'failed' as const, reason: 'merge_conflict' as const, error: 'merging conflicts in a.ts' } },
     }],

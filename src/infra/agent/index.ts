@@ -4,3 +4,5 @@ export type { AgentInvocation, AgentPresetName, AgentRun, AgentRunOptions } from
 export { DEFAULT_CODEX_MODEL, DEFAULT_GEMINI_MODEL, DEFAULT_OPENCODE_MODEL, buildInvocation } from './presets.js';
 export type { AgentInput } from './presets.js';
 export { realDirectory, writeNewFile } from './workspace-files.js';
+export { MAX_USAGE_LINE_CHARS, usageMeter } from './usage-meter.js';
+export type { UsageMeter } from './usage-meter.js';

@@ -3,7 +3,7 @@
 // the run. Contract: test/contract/artifacts-store.contract.ts.
 import { z } from 'zod';
 
-export const ARTIFACT_KINDS = ['prompt', 'diff', 'agent-output', 'verify-output', 'files'] as const;
+export const ARTIFACT_KINDS = ['prompt', 'diff', 'agent-output', 'verify-output', 'files', 'usage'] as const;
 export type ArtifactKind = (typeof ARTIFACT_KINDS)[number];
 /** One attempt's outputs are tens of KiB in practice; 256 KiB keeps a whole diff of a real task. */
 export const DEFAULT_ARTIFACT_MAX_BYTES = 256 * 1024;
@@ -19,6 +19,7 @@ export const KEEP: Record<ArtifactKind, 'start' | 'end'> = {
   files: 'start',
   'agent-output': 'end',
   'verify-output': 'end',
+  usage: 'start',
 };
 
 export const NewArtifactSchema = z.object({

@@ -14,6 +14,8 @@ export interface Projection {
   attempt: number;
   lastError: string | null;
   results: Record<string, unknown>;
+  /** What the agents reported using in the execution (sql/008); null before the first attempt, optional for writers that predate it. */
+  usage?: { inputTokens: number | null; outputTokens: number | null; costUsd: number | null } | null;
 }
 
 export interface ExecutionRecord {

@@ -19,3 +19,5 @@ export { PostgresArtifactsStore } from './postgres-artifacts-store.js';
 export { FrameSeqStore } from './frame-seq-store.js';
 export type { ClaimedDelivery, DeliveryRecord, DeliveryStatus, DeliveryTry, NewDelivery, WebhookDeliveriesStore } from './webhook-deliveries-store.js';
 export { PostgresWebhookDeliveriesStore } from './postgres-webhook-deliveries-store.js';
+export { PostgresUsageStore } from './usage-store.js';
+export type { AgentRunUsage, UsageStore, UsageTotals } from './usage-store.js';

@@ -17,11 +17,12 @@ const PREPARED = { prepare: true } as const;
 const FINAL: ExecutionStatus[] = ['stopped', 'completed', 'failed'];
 
 // The snapshot and its projection, written together by the owner (save) and by control commands:
-// parameters $4…$14 in this order. JSON goes as text we serialized (json-text.ts), cast here.
+// parameters $4…$15 in this order. JSON goes as text we serialized (json-text.ts), cast here.
 const SNAPSHOT_SET = `snapshot = $4::text::jsonb, version = e.version + 1, status = $5, phase = $6,
   current_task_id = $7, current_task_title = $8, progress_done = $9, progress_total = $10,
   attempt = $11, last_error = $12, results = $13::text::jsonb, updated_at = clock_timestamp(),
-  finished_at = CASE WHEN $5 = ANY($14::text[]) THEN COALESCE(e.finished_at, clock_timestamp()) ELSE NULL END`;
+  finished_at = CASE WHEN $5 = ANY($14::text[]) THEN COALESCE(e.finished_at, clock_timestamp()) ELSE NULL END,
+  usage = $15::text::jsonb`;
 
 /** status … results, in the column order of both the INSERT and SNAPSHOT_SET. */
 function projectionParams(p: Projection): unknown[] {
@@ -29,14 +30,15 @@ function projectionParams(p: Projection): unknown[] {
 }
 
 function snapshotParams(snapshot: unknown, p: Projection): unknown[] {
-  return [jsonText(snapshot), ...projectionParams(p), FINAL];
+  // A new execution has no usage yet (the INSERT leaves it NULL): it comes with the first write.
+  return [jsonText(snapshot), ...projectionParams(p), FINAL, p.usage ? jsonText(p.usage) : null];
 }
 
 const EXECUTION_COLUMNS = `id, tenant, project_id AS "projectId", event_id AS "eventId", machine_id AS "machineId",
   machine_version AS "machineVersion", snapshot, version::int AS version, owner_epoch::int AS "ownerEpoch",
   status, phase, current_task_id AS "currentTaskId", current_task_title AS "currentTaskTitle",
   progress_done AS "progressDone", progress_total AS "progressTotal", attempt, last_error AS "lastError",
-  results, created_at AS "createdAt", updated_at AS "updatedAt", finished_at AS "finishedAt"`;
+  results, usage, created_at AS "createdAt", updated_at AS "updatedAt", finished_at AS "finishedAt"`;
 
 interface ExecutionRow {
   id: string;
@@ -57,6 +59,7 @@ interface ExecutionRow {
   attempt: number;
   lastError: string | null;
   results: Record<string, unknown>;
+  usage: Projection['usage'];
   createdAt: Date;
   updatedAt: Date;
   finishedAt: Date | null;
@@ -81,6 +84,7 @@ function toRecord(row: ExecutionRow): ExecutionRecord {
       attempt: row.attempt,
       lastError: row.lastError,
       results: row.results,
+      usage: row.usage ?? null,
     },
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,

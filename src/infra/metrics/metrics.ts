@@ -47,6 +47,26 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly agentTokens = new Counter({
+    name: 'devteam_agent_tokens_total',
+    help: 'Tokens the coding agents reported using, by kind (input, output); unreported usage is not counted',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
+  readonly agentCost = new Counter({
+    name: 'devteam_agent_cost_usd_total',
+    help: 'US dollars the coding agents reported spending; unreported cost is not counted',
+    registers: [this.registry],
+  });
+
+  /** Adds newly reported usage (figures of a run only go up, so every delta is ≥ 0). */
+  countAgentUsage(delta: { inputTokens: number | null; outputTokens: number | null; costUsd: number | null }): void {
+    if (delta.inputTokens) this.agentTokens.inc({ kind: 'input' }, delta.inputTokens);
+    if (delta.outputTokens) this.agentTokens.inc({ kind: 'output' }, delta.outputTokens);
+    if (delta.costUsd) this.agentCost.inc(delta.costUsd);
+  }
+
   readonly runs = new Counter({
     name: 'devteam_runs_total',
     help: 'Executions that reached a final status, by status',

@@ -14,3 +14,4 @@ export { commitWork, mergeIntoBase, MergeConflictError, pushBase, type CommitWor
 export { EXECUTION_TRAILER, mergedTasks, TASK_TRAILER, withTaskTrailers } from './task-trailers.js';
 export { diffOf, DiffError, type ChangedFile, type DiffResult } from './diff.js';
 export { addedLines, parsePatchLog, type AddedLine } from './added-lines.js';
+export { changedSince, DEFAULT_MAX_SCAN_ENTRIES } from './tree-activity.js';

@@ -1,6 +1,6 @@
 // The Anthropic Messages API (`POST /v1/messages`, SSE), as Claude Code speaks it: tool calls are
 // `tool_use` blocks, a turn is counted by the `tool_result` blocks sent back.
-import { nextId, sendEvent, sendJson, startEventStream, textOf, type Dialect, type Reply, type Script } from './dialect.js';
+import { nextId, sendEvent, sendJson, startEventStream, textOf, usageOf, type Dialect, type Reply, type Script } from './dialect.js';
 
 function toolResultCount(body: any): number {
   let count = 0;
@@ -44,7 +44,7 @@ function blocksOf(reply: Reply): Block[] {
   return blocks;
 }
 
-function message(body: any, blocks: Block[], stopReason: string | null) {
+function message(body: any, blocks: Block[], stopReason: string | null, usage = { input: 10, output: 10 }) {
   return {
     id: nextId('msg_'),
     type: 'message',
@@ -53,14 +53,14 @@ function message(body: any, blocks: Block[], stopReason: string | null) {
     content: blocks,
     stop_reason: stopReason,
     stop_sequence: null,
-    usage: { input_tokens: 10, output_tokens: 10 },
+    usage: { input_tokens: usage.input, output_tokens: usage.output },
   };
 }
 
-function stream(res: Parameters<Dialect['respond']>[3], body: any, blocks: Block[], stopReason: string): void {
+function stream(res: Parameters<Dialect['respond']>[3], body: any, blocks: Block[], stopReason: string, usage: { input: number; output: number }): void {
   startEventStream(res);
   const send = (event: string, data: Record<string, unknown>) => sendEvent(res, { type: event, ...data }, event);
-  send('message_start', { message: { ...message(body, [], null), usage: { input_tokens: 10, output_tokens: 1 } } });
+  send('message_start', { message: { ...message(body, [], null), usage: { input_tokens: usage.input, output_tokens: 1 } } });
   blocks.forEach((block, index) => {
     if (block.type === 'text') {
       send('content_block_start', { index, content_block: { type: 'text', text: '' } });
@@ -71,7 +71,7 @@ function stream(res: Parameters<Dialect['respond']>[3], body: any, blocks: Block
     }
     send('content_block_stop', { index });
   });
-  send('message_delta', { delta: { stop_reason: stopReason, stop_sequence: null }, usage: { output_tokens: 10 } });
+  send('message_delta', { delta: { stop_reason: stopReason, stop_sequence: null }, usage: { output_tokens: usage.output } });
   send('message_stop', {});
   res.end();
 }
@@ -91,8 +91,8 @@ export const anthropicMessages: Dialect = {
   respond(_url, body, reply, res) {
     const blocks = blocksOf(reply);
     const stopReason = blocks.some((b) => b.type === 'tool_use') ? 'tool_use' : 'end_turn';
-    if (body?.stream === true) stream(res, body, blocks, stopReason);
-    else sendJson(res, 200, message(body, blocks, stopReason));
+    if (body?.stream === true) stream(res, body, blocks, stopReason, usageOf(reply));
+    else sendJson(res, 200, message(body, blocks, stopReason, usageOf(reply)));
   },
 };
 

@@ -23,6 +23,10 @@ export interface ToolCall {
 export interface Reply {
   text?: string;
   toolCalls?: ToolCall[];
+  /** Tokens the reply reports (each dialect in its own usage fields); default 10 in, 10 out. */
+  usage?: { input: number; output: number };
+  /** Holds the answer this long first (an agent waiting on a slow model prints nothing meanwhile). */
+  delayMs?: number;
 }
 
 export type Script = (req: ModelRequest) => Reply;
@@ -66,6 +70,11 @@ export function sendEvent(res: ServerResponse, data: unknown, event?: string): v
 
 export function sendJson(res: ServerResponse, status: number, data: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(data));
+}
+
+/** The tokens a reply reports: the script's, or 10 in and 10 out. */
+export function usageOf(reply: Reply): { input: number; output: number } {
+  return reply.usage ?? { input: 10, output: 10 };
 }
 
 /** The reply's text, or "Done." when it has neither text nor tool calls (an empty turn confuses every CLI). */

@@ -1,6 +1,6 @@
 // The Gemini API (`POST /v1beta/models/M:streamGenerateContent?alt=sse`), as Gemini CLI speaks it:
 // tool calls are `functionCall` parts, a turn is counted by the `functionResponse` parts sent back.
-import { sendEvent, sendJson, startEventStream, textOf, type Dialect, type Reply } from './dialect.js';
+import { sendEvent, sendJson, startEventStream, textOf, usageOf, type Dialect, type Reply } from './dialect.js';
 
 function parts(body: any): any[] {
   const contents: any[] = Array.isArray(body?.contents) ? body.contents : [];
@@ -29,7 +29,7 @@ function responseOf(url: URL, reply: Reply) {
   const model = /models\/([^:]+):/.exec(url.pathname)?.[1] ?? 'gemini-scripted';
   return {
     candidates: [{ content: { role: 'model', parts: replyParts }, finishReason: 'STOP', index: 0 }],
-    usageMetadata: { promptTokenCount: 10, candidatesTokenCount: 10, totalTokenCount: 20 },
+    usageMetadata: { promptTokenCount: usageOf(reply).input, candidatesTokenCount: usageOf(reply).output, totalTokenCount: usageOf(reply).input + usageOf(reply).output },
     modelVersion: model,
   };
 }

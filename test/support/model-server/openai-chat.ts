@@ -1,7 +1,7 @@
 // The OpenAI Chat Completions API (`POST /v1/chat/completions`, SSE), as OpenCode speaks it through
 // @ai-sdk/openai-compatible: tool calls are `tool_calls` deltas, a turn is counted by the `tool`
 // messages sent back.
-import { nextId, sendEvent, sendJson, startEventStream, textOf, type Dialect, type Reply } from './dialect.js';
+import { nextId, sendEvent, sendJson, startEventStream, textOf, usageOf, type Dialect, type Reply } from './dialect.js';
 
 function messages(body: any): any[] {
   return Array.isArray(body?.messages) ? body.messages : [];
@@ -41,7 +41,10 @@ function chunk(body: any, id: string, delta: Record<string, unknown>, finishReas
   };
 }
 
-const USAGE = { prompt_tokens: 10, completion_tokens: 10, total_tokens: 20 };
+function usageFields(reply: Reply) {
+  const u = usageOf(reply);
+  return { prompt_tokens: u.input, completion_tokens: u.output, total_tokens: u.input + u.output };
+}
 
 export const openaiChat: Dialect = {
   name: 'openai-chat',
@@ -59,7 +62,7 @@ export const openaiChat: Dialect = {
     const id = nextId('chatcmpl_');
     if (body?.stream !== true) {
       const message = { role: 'assistant', content: text ?? null, ...(toolCalls.length ? { tool_calls: toolCalls.map(({ index: _, ...c }) => c) } : {}) };
-      sendJson(res, 200, { id, object: 'chat.completion', created: Math.floor(Date.now() / 1000), model: body?.model, choices: [{ index: 0, message, finish_reason: finishReason }], usage: USAGE });
+      sendJson(res, 200, { id, object: 'chat.completion', created: Math.floor(Date.now() / 1000), model: body?.model, choices: [{ index: 0, message, finish_reason: finishReason }], usage: usageFields(reply) });
       return;
     }
     startEventStream(res);
@@ -67,7 +70,7 @@ export const openaiChat: Dialect = {
     if (text !== undefined) sendEvent(res, chunk(body, id, { content: text }, null));
     if (toolCalls.length > 0) sendEvent(res, chunk(body, id, { tool_calls: toolCalls }, null));
     sendEvent(res, chunk(body, id, {}, finishReason));
-    sendEvent(res, { ...chunk(body, id, {}, null), choices: [], usage: USAGE });
+    sendEvent(res, { ...chunk(body, id, {}, null), choices: [], usage: usageFields(reply) });
     sendEvent(res, '[DONE]');
     res.end();
   },

@@ -1,7 +1,7 @@
 // The OpenAI Responses API (`POST /v1/responses`, SSE), as Codex speaks it: tool calls are output
 // items (`custom_tool_call` for free-form tools such as `apply_patch`, else `function_call`), and a
 // turn is counted by the `*_output` items sent back.
-import { nextId, sendEvent, sendJson, startEventStream, textOf, type Dialect, type Reply } from './dialect.js';
+import { nextId, sendEvent, sendJson, startEventStream, textOf, usageOf, type Dialect, type Reply } from './dialect.js';
 
 function inputItems(body: any): any[] {
   return Array.isArray(body?.input) ? body.input : [];
@@ -38,7 +38,7 @@ function itemsOf(body: any, reply: Reply): any[] {
   return items;
 }
 
-function response(body: any, id: string, status: string, output: any[]) {
+function response(body: any, id: string, status: string, output: any[], u = { input: 10, output: 10 }) {
   return {
     id,
     object: 'response',
@@ -46,11 +46,11 @@ function response(body: any, id: string, status: string, output: any[]) {
     status,
     model: typeof body?.model === 'string' ? body.model : 'gpt-scripted',
     output,
-    usage: { input_tokens: 10, input_tokens_details: { cached_tokens: 0 }, output_tokens: 10, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 20 },
+    usage: { input_tokens: u.input, input_tokens_details: { cached_tokens: 0 }, output_tokens: u.output, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: u.input + u.output },
   };
 }
 
-function stream(res: Parameters<Dialect['respond']>[3], body: any, items: any[]): void {
+function stream(res: Parameters<Dialect['respond']>[3], body: any, items: any[], u: { input: number; output: number }): void {
   startEventStream(res);
   const send = (type: string, data: Record<string, unknown>) => sendEvent(res, { type, ...data }, type);
   const id = nextId('resp_');
@@ -63,7 +63,7 @@ function stream(res: Parameters<Dialect['respond']>[3], body: any, items: any[])
     }
     send('response.output_item.done', { output_index: index, item });
   });
-  send('response.completed', { response: response(body, id, 'completed', items) });
+  send('response.completed', { response: response(body, id, 'completed', items, u) });
   res.end();
 }
 
@@ -77,7 +77,7 @@ export const openaiResponses: Dialect = {
   },
   respond(_url, body, reply, res) {
     const items = itemsOf(body, reply);
-    if (body?.stream === true) stream(res, body, items);
-    else sendJson(res, 200, response(body, nextId('resp_'), 'completed', items));
+    if (body?.stream === true) stream(res, body, items, usageOf(reply));
+    else sendJson(res, 200, response(body, nextId('resp_'), 'completed', items, usageOf(reply)));
   },
 };

@@ -68,6 +68,17 @@ function listen(dialect: Dialect, script: Script, where: { port: number } | { pa
     requests.push({ ...parsed, method, url: req.url ?? '', apiKey: apiKeyOf(req, url) });
     const { turn, cwd, tools } = parsed;
     const reply: Reply = parsed.sideCall ? { text: SIDE_CALL_TEXT } : script({ turn, body, cwd, tools });
+    if (reply.delayMs) {
+      // A slow model: nothing is sent meanwhile. Closing the server cuts the wait short.
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, reply.delayMs);
+        res.once('close', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      if (res.destroyed) return;
+    }
     dialect.respond(url, body, reply, res);
   };
   const server = createServer((req, res) => {
