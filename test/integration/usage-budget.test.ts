@@ -111,8 +111,13 @@ describe('usage, budgets and stalls', () => {
     const { final, artifacts: list, elapsedMs } = await run('token-budget', { budget: { maxTokens: 700 }, agent: { timeoutSec: 10 } }, agent);
     expect(final.results['1.1']).toMatchObject({ status: 'failed', reason: 'budget_exceeded', attempts: 2 });
     expect(final.usage).toEqual({ inputTokens: 600, outputTokens: 200, costUsd: null });
-    // Attempt 1 ran its 10 s out (timeout); attempt 2 was stopped at once, not after 10 s more.
-    expect(elapsedMs).toBeLessThan(18_000);
+    // Attempt 1 ran its 10 s out (timeout); attempt 2 was stopped at once, not after 10 s more —
+    // judged by the agent's own run time, not the run's wall clock (which a loaded machine stretches).
+    const runs = list.filter((a) => a.kind === 'agent-output').map((a) => a.meta.durationMs as number);
+    expect(runs).toHaveLength(2);
+    expect(runs[0]).toBeGreaterThanOrEqual(9_500);
+    expect(runs[1]).toBeLessThan(5_000);
+    expect(elapsedMs).toBeLessThan(60_000);
     expect(list.filter((a) => a.kind === 'usage').map((a) => a.meta.stopped)).toEqual([null, 'budget_exceeded']);
   }, 120_000);
 
