@@ -35,6 +35,7 @@ export function statusBody(projectId: string, execution: ExecutionRecord) {
     attempt: p.attempt,
     lastError: p.lastError,
     results: p.results,
+    resumes: p.resumes ?? 0,
     createdAt: execution.createdAt,
     updatedAt: execution.updatedAt,
     finishedAt: execution.finishedAt,

@@ -22,6 +22,8 @@ export const ExecutionUpdateSchema = z.object({
   reason: z.string().optional(),
   /** How many of `progress.done` were found already merged and skipped; absent when none (and from older servers). */
   skipped: z.number().int().positive().optional(),
+  /** How often this failed execution was resumed in place (decision 0025); absent when never (and from older servers). */
+  resumes: z.number().int().positive().optional(),
 });
 export type ExecutionUpdate = z.infer<typeof ExecutionUpdateSchema>;
 
@@ -32,6 +34,7 @@ export function executionUpdate(
     currentTask: ExecutionUpdate['task'];
     results?: Record<string, unknown>;
     reason?: string | null;
+    resumes?: number;
   },
 ): ExecutionUpdate {
   const update: ExecutionUpdate = { executionId, status: p.status, phase: p.phase, task: p.currentTask, attempt: p.attempt, progress: p.progress, lastError: p.lastError };
@@ -40,7 +43,8 @@ export function executionUpdate(
   // The stored status row has no reason of its own: a failed task's result carries it.
   const failed = results.find((r) => r?.status === 'failed' && typeof r.reason === 'string');
   const reason = p.reason ?? (failed?.reason as string | undefined);
-  return { ...update, ...(reason ? { reason } : {}), ...(skipped > 0 ? { skipped } : {}) };
+  const resumes = p.resumes ?? 0;
+  return { ...update, ...(reason ? { reason } : {}), ...(skipped > 0 ? { skipped } : {}), ...(resumes > 0 ? { resumes } : {}) };
 }
 
 /** Payload of `execution-log`: a batch of output lines of the agent or of a verify command. */

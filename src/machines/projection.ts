@@ -18,6 +18,8 @@ export interface ProjectProjection {
   /** Why the task or the run failed, when lastError is such a failure (not kept in the stored status row). */
   reason: FailureReason | null;
   results: Record<string, TaskResult>;
+  /** How often the run was resumed after failing (decision 0025); 0 for a run never resumed. */
+  resumes: number;
 }
 
 /** The lifecycle status of a snapshot (the top-level state). */
@@ -49,5 +51,6 @@ export function projectionOf(snapshot: Pick<ProjectSnapshot, 'value' | 'context'
     lastError: c.lastError,
     reason: c.reason ?? null,
     results: c.results,
+    resumes: c.resumes ?? 0,
   };
 }

@@ -14,6 +14,8 @@ export interface Projection {
   attempt: number;
   lastError: string | null;
   results: Record<string, unknown>;
+  /** How often a failed run was resumed in place: read from the snapshot's context (no column of its own); 0 when never. */
+  resumes?: number;
 }
 
 export interface ExecutionRecord {
