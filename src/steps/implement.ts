@@ -3,7 +3,7 @@
 // kept as artifacts of the attempt: prompt, agent output, diff, files.
 import { join } from 'node:path';
 import { buildInvocation, realDirectory, runAgent, writeNewFile } from '../infra/agent/index.js';
-import { addedLines, attemptRef, changedBetween, checkoutAttempt, diffOf, publishAttempt, restoreTree, saveWorkTree, snapshotTree } from '../infra/repo/index.js';
+import { addedLines, attemptRef, changedBetween, checkoutAttempt, createWorkBranch, diffOf, publishAttempt, restoreTree, saveWorkTree, snapshotTree } from '../infra/repo/index.js';
 import { selectedTaskSchema, type CurrentTask, type ImplementOutput, type SelectedTask, type StepInput } from '../machines/index.js';
 import { MODEL_KEY_VARS, readTenantSecret, type AgentPresetName, type Task } from '../project/index.js';
 import { renderPrompt, trimFeedback } from '../project/index.js';
@@ -18,18 +18,22 @@ const RUNNER_DIR = join('.git', 'devteam');
 export async function implementStep(env: StepEnv, input: StepInput, { signal, log, output }: StepContext): Promise<ImplementOutput> {
   const { config, deps } = env;
   const taskId = input.task!.id;
-  const { repoDir, recreated } = await env.onWorkBranch(input.branch!, signal);
-  if (recreated) log.warn('the work branch was not on this worker: prepared it again from the base');
   // Every run of an attempt starts from the same tree — the previous attempt's result (from this
   // worker or the remote), or the base for a first attempt (also the first after a resume) — whatever
   // an interrupted run of it left in the work tree.
   const retry = input.attempt > (input.attemptsBefore ?? 0) + 1;
+  // Right after this drive's PREP or an earlier attempt the checkout is on the work branch; otherwise
+  // (a takeover, a restart) it may be another task's or an old one, and the work branch is rebuilt.
+  const ours = env.drove(taskId);
+  const repoDir = ours ? (await env.onWorkBranch(input.branch!, signal)).repoDir : await env.fetched(signal);
   const start = retry ? await env.attemptCommit(repoDir, input.executionId, taskId, input.attempt - 1, signal) : null;
   if (retry && !start) log.warn({ attempt: input.attempt }, 'the previous attempt is neither on this worker nor on the remote: this attempt starts from the base');
-  // A retry goes on from its predecessor on the base that one was made on (checkoutAttempt), even on a
-  // worker that recreated the branch from a newer base.
+  // A retry goes on from its predecessor on the base that one was made on (checkoutAttempt).
   if (start) await checkoutAttempt(repoDir, input.branch!, start, signal);
-  else await restoreTree(repoDir, 'HEAD', signal);
+  else if (!ours) {
+    log.warn('the work branch was not prepared by this drive: prepared it again from the base');
+    await createWorkBranch(repoDir, input.branch!, env.base, signal);
+  } else await restoreTree(repoDir, 'HEAD', signal);
   const selected = await selectedTaskOf(env, repoDir, input.task!);
   const task: Task = { ...selected, dependencies: selected.dependencies.map((d) => d.id) };
   const box = await env.sandbox(repoDir);

@@ -43,11 +43,12 @@ export class StepEnv {
   /** The project's sandbox handle for `checkout`, ensured once per drive. */
   private box: { repoDir: string; sandbox: ProjectSandbox } | undefined;
   /**
-   * The last step this drive finished, as "<task>:<attempt>:<step>": a MERGE right after this drive's
-   * VERIFY (or a PUSH right after its MERGE) is no takeover, and skips asking the remote whether an
-   * earlier owner already pushed the task.
+   * The last step this drive finished. A step right after another of this drive finds the checkout as
+   * that one left it; after a takeover or a restart (a new drive) it may be another worker's, or this
+   * worker's from long ago (its origin refs stale): then PREP fetches, IMPLEMENT rebuilds the work
+   * branch, MERGE and PUSH ask the remote whether an earlier owner already pushed the task.
    */
-  private finished: string | null = null;
+  private finished: { step: string; taskId: string | null; attempt: number } | null = null;
 
   constructor(
     readonly deps: ProjectStepsDeps,
@@ -107,14 +108,25 @@ export class StepEnv {
     return { repoDir, recreated: true };
   }
 
-  /** Records that this drive finished `step` for the input's task and attempt. */
+  /** Records that this drive finished `step` (a step function's name) for the input's task and attempt. */
   finishedStep(input: { task: { id: string } | null; attempt: number }, step: string): void {
-    this.finished = `${input.task?.id}:${input.attempt}:${step}`;
+    this.finished = { step, taskId: input.task?.id ?? null, attempt: input.attempt };
   }
 
   /** Whether the last step this drive finished was `step` of the input's task and attempt. */
   justFinished(input: { task: { id: string } | null; attempt: number }, step: string): boolean {
-    return this.finished === `${input.task?.id}:${input.attempt}:${step}`;
+    const f = this.finished;
+    return f !== null && f.step === step && f.taskId === (input.task?.id ?? null) && f.attempt === input.attempt;
+  }
+
+  /** The name of the last step this drive finished, whatever its task. */
+  lastStep(): string | null {
+    return this.finished?.step ?? null;
+  }
+
+  /** Whether the last step this drive finished worked on task `taskId` (PREP, an earlier attempt). */
+  drove(taskId: string): boolean {
+    return this.finished?.taskId === taskId;
   }
 
   /** What a network git call of this project needs: the remote and the per-call credentials (as PUSH). */
