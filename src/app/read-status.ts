@@ -37,6 +37,7 @@ export function statusBody(projectId: string, execution: ExecutionRecord) {
     results: p.results,
     // Reported by the agents over every attempt; null figures were never reported (README, "Usage and budgets").
     usage: p.usage ?? null,
+    resumes: p.resumes ?? 0,
     createdAt: execution.createdAt,
     updatedAt: execution.updatedAt,
     finishedAt: execution.finishedAt,

@@ -26,6 +26,8 @@ export const ExecutionUpdateSchema = z.object({
   usage: z
     .object({ inputTokens: z.number().nullable(), outputTokens: z.number().nullable(), costUsd: z.number().nullable() })
     .optional(),
+  /** How often this failed execution was resumed in place (decision 0025); absent when never (and from older servers). */
+  resumes: z.number().int().positive().optional(),
 });
 export type ExecutionUpdate = z.infer<typeof ExecutionUpdateSchema>;
 
@@ -37,6 +39,7 @@ export function executionUpdate(
     results?: Record<string, unknown>;
     reason?: string | null;
     usage?: ExecutionUpdate['usage'] | null;
+    resumes?: number;
   },
 ): ExecutionUpdate {
   const update: ExecutionUpdate = { executionId, status: p.status, phase: p.phase, task: p.currentTask, attempt: p.attempt, progress: p.progress, lastError: p.lastError };
@@ -45,7 +48,8 @@ export function executionUpdate(
   // The stored status row has no reason of its own: a failed task's result carries it.
   const failed = results.find((r) => r?.status === 'failed' && typeof r.reason === 'string');
   const reason = p.reason ?? (failed?.reason as string | undefined);
-  return { ...update, ...(reason ? { reason } : {}), ...(skipped > 0 ? { skipped } : {}), ...(p.usage ? { usage: p.usage } : {}) };
+  const resumes = p.resumes ?? 0;
+  return { ...update, ...(reason ? { reason } : {}), ...(skipped > 0 ? { skipped } : {}), ...(p.usage ? { usage: p.usage } : {}), ...(resumes > 0 ? { resumes } : {}) };
 }
 
 /** Payload of `execution-log`: a batch of output lines of the agent or of a verify command. */

@@ -29,6 +29,7 @@ function statusLine(frame: Frame, raw: unknown, update: ExecutionUpdate): string
   }
   parts.push(`${update.progress.done}/${update.progress.total} done${update.skipped ? ` (${update.skipped} skipped)` : ''}`);
   if (update.usage) parts.push(usageText(update.usage));
+  if (update.resumes) parts.push(`resumed ×${update.resumes}`);
   if (update.lastError) parts.push(`error: ${update.lastError}${update.reason ? ` (${update.reason})` : ''}`);
   return parts.join('  ');
 }

@@ -21,6 +21,8 @@ export interface ProjectProjection {
   results: Record<string, TaskResult>;
   /** What the agents reported using in this execution, over every attempt; null before any attempt (and in older rows). */
   usage: AgentUsage | null;
+  /** How often the run was resumed after failing (decision 0025); 0 for a run never resumed. */
+  resumes: number;
 }
 
 /** The lifecycle status of a snapshot (the top-level state). */
@@ -53,5 +55,6 @@ export function projectionOf(snapshot: Pick<ProjectSnapshot, 'value' | 'context'
     reason: c.reason ?? null,
     results: c.results,
     usage: c.usage ?? null,
+    resumes: c.resumes ?? 0,
   };
 }

@@ -27,7 +27,9 @@ export function productionSteps(deps: ProjectStepsDeps, project: ProjectRef): Pr
     <O>(run: (env: StepEnv, input: StepInput, ctx: StepContext) => Promise<O>): Step<O> =>
     async (input, ctx) => {
       try {
-        return await run(env, input, ctx);
+        const output = await run(env, input, ctx);
+        env.finishedStep(input, run.name);
+        return output;
       } catch (error) {
         env.forget();
         throw error;

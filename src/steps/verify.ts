@@ -13,8 +13,8 @@ const FEEDBACK_BYTES = 16 * 1024;
 const MAX_LINES = 5_000;
 
 export async function verifyStep(env: StepEnv, input: StepInput, { signal, log, output }: StepContext): Promise<VerifyOutput> {
-  const { repoDir, recreated } = await env.onWorkBranch(input.branch!, signal);
-  if (recreated) throw new Error(`the change of task ${input.task!.id} is not on this worker (it was made on a worker that stopped); the task must be implemented again`);
+  // The attempt's change, from this worker's checkout or, after a takeover, from the remote.
+  const repoDir = await env.onAttempt(input, signal);
   const { workspacePath } = await env.sandbox(repoDir);
   const { commands, timeoutSec, stallSec } = env.config.verify;
   const ran: Array<{ argv: string[]; outcome: string; exitCode: number | null; durationMs: number }> = [];
