@@ -10,6 +10,6 @@ export async function prepStep(env: StepEnv, input: StepInput, { signal }: StepC
   const repoDir = await env.local(signal);
   const branch = workBranch(input.task!.id);
   await createWorkBranch(repoDir, branch, env.base, signal);
-  await env.sandbox(repoDir);
+  await env.sandbox(repoDir, signal);
   return { branch };
 }

@@ -1,0 +1,3 @@
+export async function verifyWarmCold(): Promise<{ ratio: number; describe(): string }> {
+  throw new Error('not written yet');
+}
