@@ -6,7 +6,8 @@
 //   c. verify warm vs cold: a vite + TypeScript project's `npm ci` + build, the first task (cold:
 //      empty npm cache) against the second (warm) — design.md: warm ≤ 40 % of cold (see verify-bench.ts)
 //
-//   node dist/bench/scale.js [--quick] [--sections a,b,c]
+//   node dist/bench/scale.js [--quick] [--sections a,b,c] [--levels 1,10,50] [--modes embedded,distributed]
+//                            [--profile DIR]  (the service processes write .cpuprofile files there)
 // --quick: fewer tasks (b: 1 and 10 projects only in distributed); exits 1 when a gate fails. Gates
 // scale with the machine's speed (bench/machine-speed.ts).
 import { parseArgs } from 'node:util';
@@ -20,6 +21,8 @@ const { values } = parseArgs({
     quick: { type: 'boolean', default: false },
     sections: { type: 'string', default: 'a,b,c' },
     profile: { type: 'string' },
+    levels: { type: 'string' },
+    modes: { type: 'string', default: 'embedded,distributed' },
   },
 });
 const QUICK = values.quick;
@@ -78,8 +81,8 @@ try {
   if (SECTIONS.has('b')) {
     const tasks = QUICK ? 3 : 4;
     console.log(`\n== b. runner overhead per task (wall − agent − build; tasks after each project's first), ${tasks} chained tasks per project, agent ${AGENT_S} s`);
-    const levels = QUICK ? [1, 10] : [1, 10, 50];
-    for (const mode of ['embedded', 'distributed'] as const) {
+    const levels = values.levels ? values.levels.split(',').map(Number) : QUICK ? [1, 10] : [1, 10, 50];
+    for (const mode of values.modes!.split(',') as Array<'embedded' | 'distributed'>) {
       for (const projects of levels) {
         const r = await scenario({ label: `${mode}-${projects}`, mode, workers: 2, projects, tasks, agent: AGENT, verify: BUILD });
         const o = overheadLine(`${mode}${mode === 'distributed' ? ' (2 workers)' : ''}, ${projects} project${projects > 1 ? 's' : ''}`, r.tasks);
