@@ -13,10 +13,11 @@ async function git(cwd: string, ...args: string[]): Promise<void> {
   await execa('git', ['-c', 'user.name=Bench', '-c', 'user.email=bench@example.com', ...args], { cwd, env: GIT_ENV, extendEnv: false });
 }
 
-function taskList(tasks: number): string {
+function taskList(tasks: number, chained: boolean): string {
   const lines = ['# Bench task list', '', 'Provenance: bench', '', 'Phase 1: Work (Dependencies: [])', ''];
   for (let i = 1; i <= tasks; i++) {
-    lines.push(`- 1.${i} Append note ${i} (Dependencies: [])`, `  - 1.${i}.1 Append a line to NOTES.md`, '');
+    const deps = chained && i > 1 ? `1.${i - 1}` : '';
+    lines.push(`- 1.${i} Append note ${i} (Dependencies: [${deps}])`, `  - 1.${i}.1 Append a line to NOTES.md`, '');
   }
   return `${lines.join('\n')}\n`;
 }
@@ -30,6 +31,8 @@ export class Remotes {
     /** The directory to set as DEVTEAM_FILE_REMOTE_ROOTS. */
     readonly root: string,
     private readonly tasks: number,
+    /** Each task depends on the one before (a chain), as most real lists do. */
+    private readonly chained = false,
   ) {}
 
   /** A new bare remote with the task list on main; returns its file:// URL. */
@@ -46,7 +49,7 @@ export class Remotes {
     await mkdir(join(work, 'ai_docs', 'tasks'), { recursive: true });
     await execa('git', ['init', '--quiet', '--bare', '--initial-branch=main', bare], { env: GIT_ENV });
     await git(work, 'init', '--quiet', '--initial-branch=main');
-    await writeFile(join(work, 'ai_docs', 'tasks', 'task_list.md'), taskList(this.tasks));
+    await writeFile(join(work, 'ai_docs', 'tasks', 'task_list.md'), taskList(this.tasks, this.chained));
     await writeFile(join(work, 'NOTES.md'), '# Notes\n');
     await git(work, 'add', '-A');
     await git(work, 'commit', '--quiet', '-m', 'bench project');

@@ -34,9 +34,10 @@ export interface Service {
   stop(): Promise<void>;
 }
 
-export function start(args: string[], env: Record<string, string>): Promise<Service> {
+/** Starts `devteam <args>`; `nodeArgs` go to node itself (e.g. `--cpu-prof` to profile the service). */
+export function start(args: string[], env: Record<string, string>, nodeArgs: string[] = []): Promise<Service> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
+    const child = spawn(process.execPath, [...nodeArgs, CLI, ...args], {
       // The benches initialize projects on file:///nonexistent/… (a clone that fails at once):
       // file remotes are refused unless a root allows them.
       env: { PATH: process.env.PATH!, PORT: '0', LOG_LEVEL: 'warn', DEVTEAM_FILE_REMOTE_ROOTS: '/nonexistent', ...env },

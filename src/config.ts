@@ -151,6 +151,18 @@ export const SETTINGS = {
     doc: 'projects one worker process drives at once',
     schema: positiveInt.max(1024).default(8),
   },
+  maxBuilds: {
+    env: 'DEVTEAM_MAX_BUILDS',
+    flag: '--max-builds <n>',
+    doc: "builds (a project's verify commands) one worker runs at once; more wait in a queue, tenants in turn; absent → the host's cores",
+    schema: positiveInt.max(1024).optional(),
+  },
+  maxSandboxStarts: {
+    env: 'DEVTEAM_MAX_SANDBOX_STARTS',
+    flag: '--max-sandbox-starts <n>',
+    doc: 'project sandboxes one worker starts at once (a cold start: docker container, bubblewrap set-up); more wait, tenants in turn',
+    schema: positiveInt.max(1024).default(2),
+  },
   agentPath: {
     env: 'DEVTEAM_AGENT_PATH',
     flag: '--agent-path <dirs>',

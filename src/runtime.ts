@@ -1,5 +1,6 @@
 // Builds the process from the config: the database (Postgres or embedded PGlite), the queue and
 // lease (Redis or in-process), then the API and/or the worker. Shutdown closes all of it in order.
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import type { InspectionEvent, Observer } from 'xstate';
 import { isDistributed, parseApiKeys, type Config } from './config.js';
@@ -45,6 +46,7 @@ import { MemoryFrameLog, RedisFrameLog, type FrameLog } from './infra/frames/ind
 import { FrameSeqStore } from './infra/db/index.js';
 import { Metrics, startMetricsServer } from './infra/metrics/index.js';
 import { RepoCache } from './infra/repo/index.js';
+import { Admission } from './infra/admission/index.js';
 import { SecretScanner } from './infra/secrets/index.js';
 import { createSandbox, type Sandbox } from './infra/sandbox/index.js';
 import { MemoryWorkerRegistry, RedisWorkerRegistry, type WorkerRegistry } from './infra/workers/index.js';
@@ -263,6 +265,8 @@ function projectSteps(config: Config, deps: { repos: RepoCache; sandbox: Sandbox
   const templates = () => (promptTemplates ??= loadPromptTemplates());
   // The environment is fixed at start-up: every secret this worker holds is known now.
   const secrets = new SecretScanner([...workerSecretValues(process.env), ...parseApiKeys(config.apiKeys).keys()]);
+  // One per worker: every project it drives queues for the same build and sandbox-start slots.
+  const admission = new Admission({ builds: config.maxBuilds ?? availableParallelism(), sandboxStarts: config.maxSandboxStarts, metrics: backends.metrics });
   return async (record) => {
     const stored = await backends.executions.projectConfig(record.tenant, record.projectId);
     const parsed = initializeBodySchema.safeParse(stored);
@@ -279,6 +283,7 @@ function projectSteps(config: Config, deps: { repos: RepoCache; sandbox: Sandbox
         env: process.env,
         author: { name: config.gitAuthorName, email: config.gitAuthorEmail },
         defaultLimits: { cpus: config.limitCpus, memoryMb: config.limitMemoryMb },
+        admission,
       },
       { tenant: record.tenant, projectId: record.projectId, config: parsed.data },
     );

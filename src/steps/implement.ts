@@ -100,8 +100,9 @@ export async function implementStep(env: StepEnv, input: StepInput, { signal, lo
 
   const ref = attemptRef(input.executionId, taskId, input.attempt);
   const saved = await saveWorkTree(repoDir, ref, `attempt ${input.attempt} of task ${taskId}`, signal);
-  const changedNow = await changedBetween(repoDir, before, await snapshotTree(repoDir, signal), signal);
-  const diff = await diffOf(repoDir, 'HEAD', { signal });
+  // The saved commit's tree is the work tree now: neither is staged again (decision 0027).
+  const changedNow = await changedBetween(repoDir, before, `${saved}^{tree}`, signal);
+  const diff = await diffOf(repoDir, 'HEAD', { signal, tree: `${saved}^{tree}` });
   await deps.artifacts.put({ ...artifact, kind: 'diff', content: diff.diff, meta: { truncated: diff.truncated, files: diff.files.length } });
   await deps.artifacts.put({
     ...artifact,

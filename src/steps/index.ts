@@ -39,7 +39,13 @@ export function productionSteps(deps: ProjectStepsDeps, project: ProjectRef): Pr
     select: step(selectStep),
     prep: step(prepStep),
     implement: step(implementStep),
-    verify: step(verifyStep),
+    // The whole build in one of the worker's build slots (decision 0027): a burst of projects queues
+    // for the cores, tenants in turn; the wait is on the live stream as well as in the log.
+    verify: step((env, input, ctx) =>
+      env.admitted('build', { signal: ctx.signal, log: ctx.log, onQueued: (ahead) => ctx.output?.('stderr', `[devteam] waiting for a build slot (${ahead} ahead)`) }, () =>
+        verifyStep(env, input, ctx),
+      ),
+    ),
     merge: step(mergeStep),
     push: step(pushStep),
     async cleanup(_input, { signal }) {

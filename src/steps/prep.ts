@@ -12,6 +12,6 @@ export async function prepStep(env: StepEnv, input: StepInput, { signal }: StepC
   const repoDir = env.lastStep() === selectStep.name ? await env.local(signal) : await env.fetched(signal);
   const branch = workBranch(input.task!.id);
   await createWorkBranch(repoDir, branch, env.base, signal);
-  await env.sandbox(repoDir);
+  await env.sandbox(repoDir, signal);
   return { branch };
 }

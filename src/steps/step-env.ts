@@ -3,10 +3,12 @@
 // One StepEnv lives for one drive of one project by one worker: the checkout and the sandbox
 // handle are resolved once in it, and again only when a step finds them gone.
 import { existsSync } from 'node:fs';
+import type { Admission, AdmissionKind } from '../infra/admission/index.js';
 import type { ArtifactsStore, UsageStore } from '../infra/db/index.js';
 import { readTenantSecret, type AgentUsage, type InitializeBody, type PromptTemplates, type Task, type TaskList } from '../project/index.js';
 import { attemptRef, checkoutAttempt, createWorkBranch, currentBranch, fetchAttempt, projectPaths, removeStaleLocks, resolveRef, type RemoteCall, type RepoCache } from '../infra/repo/index.js';
 import { SandboxError, type ProjectSandbox, type Sandbox } from '../infra/sandbox/index.js';
+import type { Logger } from '../infra/log.js';
 import type { SecretScanner } from '../infra/secrets/index.js';
 import { loadTaskList } from '../infra/tasks/index.js';
 
@@ -27,6 +29,8 @@ export interface ProjectStepsDeps {
   author: { name: string; email: string };
   /** The operator's sandbox limits (DEVTEAM_LIMIT_*), for what a project's `limits` leaves out. */
   defaultLimits: { cpus: number; memoryMb: number };
+  /** This worker's slots for builds and sandbox starts, shared by all its projects; absent → unbounded. */
+  admission?: Admission;
 }
 
 export interface ProjectRef {
@@ -160,10 +164,20 @@ export class StepEnv {
     return repoDir;
   }
 
-  /** The project's sandbox, started or reused by the driver once per drive. */
-  async sandbox(repoDir: string): Promise<ProjectSandbox> {
+
+  /**
+   * Runs `work` in one of this worker's `kind` slots, queued fairly with every other project's
+   * (decision 0027); `onQueued` hears how many are ahead when it has to wait.
+   */
+  admitted<T>(kind: AdmissionKind, call: { signal: AbortSignal; log?: Logger; onQueued?: (ahead: number) => void }, work: () => Promise<T>): Promise<T> {
+    const admission = this.deps.admission;
+    return admission ? admission.run(kind, { tenant: this.project.tenant, ...call }, work) : work();
+  }
+
+  /** The project's sandbox, started or reused by the driver once per drive; a start waits for a slot. */
+  async sandbox(repoDir: string, signal?: AbortSignal): Promise<ProjectSandbox> {
     if (this.box?.repoDir === repoDir) return this.box.sandbox;
-    const { sandbox } = await this.deps.sandbox.ensure({
+    const ensure = () => this.deps.sandbox.ensure({
       tenant: this.project.tenant,
       projectId: this.project.projectId,
       workspace: repoDir,
@@ -172,6 +186,7 @@ export class StepEnv {
         memoryMb: this.config.limits.memoryMb ?? this.deps.defaultLimits.memoryMb,
       },
     });
+    const { sandbox } = await this.admitted('sandbox_start', { signal: signal ?? new AbortController().signal }, ensure);
     this.box = { repoDir, sandbox };
     return sandbox;
   }
@@ -184,7 +199,7 @@ export class StepEnv {
   async inSandbox<T extends { outcome: string }>(repoDir: string, signal: AbortSignal, use: (box: ProjectSandbox) => Promise<T>): Promise<T> {
     const cached = this.box?.repoDir === repoDir;
     try {
-      const result = await use(await this.sandbox(repoDir));
+      const result = await use(await this.sandbox(repoDir, signal));
       // The local and host drivers answer "cancelled" for a command given to a removed sandbox.
       if (!cached || signal.aborted || result.outcome !== 'cancelled') return result;
     } catch (error) {
@@ -192,7 +207,7 @@ export class StepEnv {
       if (!cached || signal.aborted || !sandboxGone(error)) throw error;
     }
     this.box = undefined;
-    return use(await this.sandbox(repoDir));
+    return use(await this.sandbox(repoDir, signal));
   }
 
   /**

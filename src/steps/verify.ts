@@ -6,6 +6,7 @@ import type { StepEnv } from './step-env.js';
 import type { StepContext } from './step-context.js';
 import { verifyFingerprint } from './verify-fingerprint.js';
 import { StallWatchdog } from './stall-watchdog.js';
+import { InstallReuse } from './install-reuse.js';
 
 /** Bytes of a failing command's output kept for the next attempt (the end is kept). */
 const FEEDBACK_BYTES = 16 * 1024;
@@ -20,7 +21,13 @@ export async function verifyStep(env: StepEnv, input: StepInput, { signal, log, 
   const ran: Array<{ argv: string[]; outcome: string; exitCode: number | null; durationMs: number }> = [];
   const transcript: string[] = [];
   let result: VerifyOutput = { ok: true, output: '' };
+  const reuse = await InstallReuse.open(repoDir);
   for (const argv of commands) {
+    if (await reuse.skips(argv)) {
+      ran.push({ argv, outcome: 'reused', exitCode: 0, durationMs: 0 });
+      transcript.push(`$ ${argv.join(' ')}`, '(skipped: package.json, the lockfile, .npmrc and node_modules are as the last passing verification left them)');
+      continue;
+    }
     const lines: string[] = [];
     // A command silent and idle for verify.stallSec is stopped (decision 0026): its own signal, so the step's stays untouched.
     const stop = new AbortController();
@@ -33,7 +40,7 @@ export async function verifyStep(env: StepEnv, input: StepInput, { signal, log, 
         timeoutMs: timeoutSec * 1000,
         signal: stop.signal,
         // A package cache that survives between commands and attempts (inside .git: never committed).
-        env: { CI: 'true', npm_config_cache: `${workspacePath}/.git/devteam/npm-cache` },
+        env: { CI: 'true', npm_config_cache: `${workspacePath}/.git/devteam/npm-cache`, npm_config_prefer_offline: 'true' },
         onLine: (stream, raw) => {
           // The build may print what the agent wrote: no value the worker holds reaches the stream or the next prompt.
           const line = env.deps.secrets.redactKnown(raw);
@@ -70,6 +77,7 @@ export async function verifyStep(env: StepEnv, input: StepInput, { signal, log, 
       break;
     }
   }
+  await reuse.settle(result.ok, commands);
   await env.deps.artifacts.put({
     executionId: input.executionId,
     taskId: input.task!.id,

@@ -286,6 +286,20 @@ export function executionsStoreContract(implementation: string, make: MakeExecut
       expect(await store.needingOwner(1)).toHaveLength(1);
     });
 
+    it("offers tenants in turn: one tenant's single project comes before another tenant's older queue drains", async () => {
+      const flood = await Promise.all(Array.from({ length: 6 }, (_, i) => store.create({ ...newExecution(`flood-${i}`), tenant: 'flood' })));
+      const lone = await store.create({ ...newExecution('lone'), tenant: 'lone' });
+      for (const search of [(n: number) => store.needingDriver(n), (n: number) => store.needingOwner(n)]) {
+        const order = (await search(10_000)).map((c) => c.id);
+        // Oldest first would put it after all six of the flood.
+        expect(order.indexOf(lone.id)).toBeLessThan(order.indexOf(flood[1]!.id));
+        expect(order.indexOf(flood[0]!.id)).toBeLessThan(order.indexOf(flood[1]!.id));
+      }
+      for (const [tenant, projectId] of [...flood.map((e) => ['flood', e.projectId] as const), ['lone', 'lone'] as const]) {
+        await store.applyCommand(tenant, projectId, (current) => ({ snapshot: current.snapshot, projection: { ...current.projection, status: 'completed' } }));
+      }
+    });
+
     it('returns changed: false and leaves the version when a control command is refused', async () => {
       const e = await store.create(newExecution('refused-command'));
       const result = await store.applyCommand('acme', 'refused-command', () => null);

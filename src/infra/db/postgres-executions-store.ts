@@ -250,10 +250,11 @@ export class PostgresExecutionsStore implements ExecutionsStore {
     });
   }
 
-  /** Executions that need a driver (running or stopping), least recently written first. */
+  /** Executions that need a driver (running or stopping), tenants in turn (see needingOwner). */
   async needingDriver(limit: number): Promise<ExecutionCandidate[]> {
     return this.sql.unsafe<ExecutionCandidate[]>(
-      `SELECT id, tenant, project_id AS "projectId" FROM executions WHERE status IN ('running', 'stopping') ORDER BY updated_at LIMIT $1`,
+      `SELECT id, tenant, project_id AS "projectId" FROM executions WHERE status IN ('running', 'stopping')
+        ORDER BY row_number() OVER (PARTITION BY tenant ORDER BY updated_at), updated_at LIMIT $1`,
       [limit],
       PREPARED,
     );
@@ -262,14 +263,15 @@ export class PostgresExecutionsStore implements ExecutionsStore {
   /**
    * Live executions (running or stopping) whose project's recorded lease has run out by the
    * database's clock, was released, or was never taken: the only ones a reconcile poll tries to
-   * own. Least recently written first.
+   * own. Tenants in turn (each one's least recently written first, then each one's second, …), so
+   * a worker with room for one more takes one tenant's single project before another's long queue.
    */
   async needingOwner(limit: number): Promise<ExecutionCandidate[]> {
     return this.sql.unsafe<ExecutionCandidate[]>(
       `SELECT e.id, e.tenant, e.project_id AS "projectId" FROM executions e
          JOIN projects p ON p.tenant = e.tenant AND p.project_id = e.project_id
         WHERE e.status IN ('running', 'stopping') AND (p.lease_expires_at IS NULL OR p.lease_expires_at <= clock_timestamp())
-        ORDER BY e.updated_at LIMIT $1`,
+        ORDER BY row_number() OVER (PARTITION BY e.tenant ORDER BY e.updated_at), e.updated_at LIMIT $1`,
       [limit],
       PREPARED,
     );

@@ -112,6 +112,21 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly admissionWaiting = new Gauge({
+    name: 'devteam_admission_waiting',
+    help: 'Steps of this worker queued for a slot (build, sandbox_start), all tenants',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
+  readonly admissionWait = new Histogram({
+    name: 'devteam_admission_wait_seconds',
+    help: 'How long a step that had to queue waited for its slot (build, sandbox_start)',
+    labelNames: ['kind'] as const,
+    buckets: LONG_SECONDS,
+    registers: [this.registry],
+  });
+
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'devteam_' });
   }

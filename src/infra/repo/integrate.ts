@@ -2,7 +2,8 @@
 // push. Every step is idempotent, because the pipeline re-runs a step after a crash. Credentials are
 // per call (environment only), as in RepoCache; nothing here writes git config.
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join } from 'node:path';
+import { gitDirOf } from './project-paths.js';
 import { runGit, VALID_BRANCH, type GitRun } from './git-run.js';
 import { assertRemoteUrl, credentialSecrets, gitProcessEnv, type GitCredentials } from './git-credentials.js';
 import { classifyGitFailure, firstUsefulLine, redactText, redactUrl, RepoError, type RepoErrorCode } from './git-errors.js';
@@ -142,14 +143,16 @@ async function integrate(repoDir: string, opts: MergeOptions, remote: string | u
   const dirty = await must(repoDir, ['status', '--porcelain', '--untracked-files=all'], 'checkout_failed', opts);
   if (dirty.trim()) throw new RepoError('checkout_failed', `the checkout has uncommitted changes; commit them before merging ${opts.branch}`, { failure: 'other' });
 
-  const tip = await revParse(repoDir, `refs/heads/${opts.branch}`, signal);
-  if (!tip) throw new RepoError('checkout_failed', `work branch ${opts.branch} does not exist`, { failure: 'not_found' });
   const originBase = `refs/remotes/origin/${opts.base}`;
-  if (!(await revParse(repoDir, originBase, signal))) throw new RepoError('checkout_failed', `origin has no branch ${opts.base}`, { failure: 'not_found' });
+  // One git run for the three refs (it was one each).
+  const tips = await refTips(repoDir, [`refs/heads/${opts.branch}`, originBase, `refs/heads/${opts.base}`], signal);
+  const tip = tips.get(`refs/heads/${opts.branch}`);
+  if (!tip) throw new RepoError('checkout_failed', `work branch ${opts.branch} does not exist`, { failure: 'not_found' });
+  if (!tips.get(originBase)) throw new RepoError('checkout_failed', `origin has no branch ${opts.base}`, { failure: 'not_found' });
 
   // Local base survives only as an unpushed earlier run of this very step (crash between merge and
   // push); anything else is rebuilt from origin, so stale local commits are never pushed.
-  const local = await revParse(repoDir, `refs/heads/${opts.base}`, signal);
+  const local = tips.get(`refs/heads/${opts.base}`) ?? null;
   if (local && (await isAncestor(repoDir, originBase, local, signal)) && (await isAncestor(repoDir, tip, local, signal))) {
     await must(repoDir, ['checkout', '--quiet', opts.base, '--'], 'checkout_failed', opts);
     return { sha: local, alreadyMerged: true };
@@ -186,15 +189,17 @@ async function failMerge(repoDir: string, run: GitRun, abort: string[], where: s
   throw localError('checkout_failed', [abort[0]!], run);
 }
 
-/** Leftovers of a crashed earlier run would make every later merge or checkout fail. */
+/**
+ * Leftovers of a crashed earlier run would make every later merge or checkout fail. The markers are
+ * looked for in the runner's git directory directly (three `rev-parse --git-path` runs before).
+ */
 async function abortInProgress(repoDir: string, signal?: AbortSignal): Promise<void> {
   for (const [marker, op] of [
     ['rebase-merge', 'rebase'],
     ['rebase-apply', 'rebase'],
     ['MERGE_HEAD', 'merge'],
   ] as const) {
-    const path = (await git(repoDir, ['rev-parse', '--git-path', marker], { signal })).stdout.trim();
-    if (path && existsSync(resolve(repoDir, path))) await git(repoDir, [op, '--abort'], { signal });
+    if (existsSync(join(gitDirOf(repoDir), marker))) await git(repoDir, [op, '--abort'], { signal });
   }
 }
 
@@ -233,6 +238,20 @@ async function revParse(repoDir: string, rev: string, signal?: AbortSignal): Pro
   const run = await git(repoDir, ['rev-parse', '--verify', '--quiet', `${rev}^{commit}`], { signal });
   const sha = run.stdout.trim();
   return run.exitCode === 0 && /^[0-9a-f]{40,64}$/.test(sha) ? sha : null;
+}
+
+/** The commits these full ref names point at (absent: no such ref, or not a commit). */
+async function refTips(repoDir: string, refs: string[], signal?: AbortSignal): Promise<Map<string, string>> {
+  const run = await git(repoDir, ['for-each-ref', '--format=%(objecttype) %(objectname) %(refname)', ...refs], { signal });
+  if (run.exitCode !== 0) throw localError('checkout_failed', ['for-each-ref'], run);
+  const wanted = new Set(refs);
+  const tips = new Map<string, string>();
+  for (const line of run.stdout.split('\n')) {
+    const [type, sha, ref] = line.split(' ');
+    // A pattern also matches refs below it (refs/heads/main/x): only the exact names count.
+    if (type === 'commit' && sha && ref && wanted.has(ref) && /^[0-9a-f]{40,64}$/.test(sha)) tips.set(ref, sha);
+  }
+  return tips;
 }
 
 async function isAncestor(repoDir: string, ancestor: string, of: string, signal?: AbortSignal): Promise<boolean> {

@@ -1,12 +1,13 @@
 // Local operations on a cached checkout that the pipeline works in: reset to the base branch,
 // create the task's work branch, list what changed. No network: clone/fetch are RepoCache's.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gitProcessEnv } from './git-credentials.js';
 import { RepoError } from './git-errors.js';
 import { removeLocks } from './git-locks.js';
 import { runGit } from './git-run.js';
+import { gitDirOf } from './project-paths.js';
 
 const LOCAL_TIMEOUT_MS = 60_000;
 
@@ -20,20 +21,30 @@ async function git(repoDir: string, args: string[], signal?: AbortSignal, extraE
   return run.stdout;
 }
 
-/** Discards every local change (the cache is ours) and checks out `base` at origin's tip. */
+/**
+ * Discards every local change (the cache is ours) and checks out `base` at origin's tip: a forced
+ * checkout drops tracked changes (as `reset --hard` would) and moves the branch in one git run.
+ */
 export async function resetToBase(repoDir: string, base: string, signal?: AbortSignal): Promise<void> {
-  await git(repoDir, ['reset', '--quiet', '--hard'], signal);
-  // -ff: also repositories the agent nested in the work tree. Ignored files (node_modules, build
-  // output) stay, so the next build is warm.
-  await git(repoDir, ['clean', '-ffdq'], signal);
-  await git(repoDir, ['checkout', '--quiet', '-B', base, `refs/remotes/origin/${base}`, '--'], signal);
+  await checkoutFresh(repoDir, base, base, signal);
 }
 
 /** `branch` freshly from origin's `base`, replacing any earlier attempt (steps must be re-runnable). */
 export async function createWorkBranch(repoDir: string, branch: string, base: string, signal?: AbortSignal): Promise<string> {
-  await resetToBase(repoDir, base, signal);
-  await git(repoDir, ['checkout', '--quiet', '-B', branch, `refs/remotes/origin/${base}`, '--'], signal);
+  await checkoutFresh(repoDir, branch, base, signal);
   return (await git(repoDir, ['rev-parse', 'HEAD'], signal)).trim();
+}
+
+/**
+ * `branch` at origin's `base` with a clean work tree, in two git runs (it was five: reset, clean,
+ * checkout of the base, checkout of the branch — each a process start, the runner's main cost per task).
+ */
+async function checkoutFresh(repoDir: string, branch: string, base: string, signal?: AbortSignal): Promise<void> {
+  // --force: local changes to tracked files (and a conflicted index) are thrown away.
+  await git(repoDir, ['checkout', '--quiet', '--force', '-B', branch, `refs/remotes/origin/${base}`, '--'], signal);
+  // -ff: also repositories the agent nested in the work tree. Ignored files (node_modules, build
+  // output) stay, so the next build is warm.
+  await git(repoDir, ['clean', '-ffdq'], signal);
 }
 
 /** Paths changed in the work tree (tracked or new, not ignored), as git sees them. */
@@ -87,9 +98,14 @@ export async function changedBetween(repoDir: string, before: string, after: str
   return out.split('\0').filter(Boolean);
 }
 
-/** The checked-out branch (or "HEAD" when detached). */
-export async function currentBranch(repoDir: string, signal?: AbortSignal): Promise<string> {
-  return (await git(repoDir, ['rev-parse', '--abbrev-ref', 'HEAD'], signal)).trim();
+/**
+ * The checked-out branch (or "HEAD" when detached), read from the runner's own git directory (out of
+ * the agent's reach, decision 0013) rather than by starting a git.
+ */
+export async function currentBranch(repoDir: string, _signal?: AbortSignal): Promise<string> {
+  const head = (await readFile(join(gitDirOf(repoDir), 'HEAD'), 'utf8')).trim();
+  const ref = /^ref: refs\/heads\/(.+)$/.exec(head);
+  return ref ? ref[1]! : 'HEAD';
 }
 
 /** How many commits `to` has that `from` does not. */
