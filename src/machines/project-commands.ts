@@ -2,9 +2,9 @@
 // transition, so the API can decide pause/resume/stop under a row lock and answer with the state
 // that the owning worker will then follow (the worker reloads; an interrupted step re-runs).
 import { transition, type Snapshot } from 'xstate';
-import { restoreSnapshot } from './persisted-snapshot.js';
+import { machineOf, restoreSnapshot } from './persisted-snapshot.js';
 import type { LifecycleStatus } from './project-context.js';
-import { COMMAND_EVENT, projectMachine, type ProjectCommand } from './project-machine.js';
+import { COMMAND_EVENT, type ProjectCommand } from './project-machine.js';
 import { lifecycleOf, projectionOf, type ProjectProjection } from './projection.js';
 
 export type CommandOutcome =
@@ -17,12 +17,13 @@ export function applyCommand(persisted: unknown, command: ProjectCommand): Comma
   const from = lifecycleOf(snapshot);
   const event = { type: COMMAND_EVENT[command] } as const;
   if (!snapshot.can(event)) return { accepted: false, from };
-  const [next] = transition(projectMachine, snapshot, event);
+  const machine = machineOf(persisted);
+  const [next] = transition(machine, snapshot, event);
   return {
     accepted: true,
     from,
     status: lifecycleOf(next),
-    snapshot: projectMachine.getPersistedSnapshot(next),
+    snapshot: machine.getPersistedSnapshot(next),
     projection: projectionOf(next),
   };
 }

@@ -5,12 +5,20 @@ import type { LifecycleStatus } from './project-context.js';
 import { COMMAND_EVENT, projectMachine, type ProjectCommand } from './project-machine.js';
 import type { FailureReason } from './failure-reasons.js';
 import type { PipelinePhase, Progress, TaskRef, TaskResult } from './step-contracts.js';
+import type { LanePhase, ParallelContext } from './parallel-context.js';
 
 export type ProjectSnapshot = SnapshotFrom<typeof projectMachine>;
 
+/** A task in flight (parallelism > 1): which, where in its lane, which attempt. */
+export interface RunningTask extends TaskRef {
+  phase: LanePhase;
+  attempt: number;
+}
+
 export interface ProjectProjection {
   status: LifecycleStatus;
-  phase: PipelinePhase | null;
+  /** With parallelism > 1: the oldest running task's (also `queued`, `reverify`), `select` when none runs. */
+  phase: PipelinePhase | LanePhase | null;
   currentTask: TaskRef | null;
   progress: Progress;
   attempt: number;
@@ -18,6 +26,11 @@ export interface ProjectProjection {
   /** Why the task or the run failed, when lastError is such a failure (not kept in the stored status row). */
   reason: FailureReason | null;
   results: Record<string, TaskResult>;
+  /**
+   * With parallelism > 1 only (absent otherwise): every task in flight, oldest first; currentTask,
+   * phase and attempt are the first one's.
+   */
+  running?: RunningTask[];
 }
 
 /** The lifecycle status of a snapshot (the top-level state). */
@@ -35,7 +48,8 @@ export function canTransition(snapshot: ProjectSnapshot, command: ProjectCommand
 }
 
 /** The status projection of a snapshot: phase and current task only while the run is live. */
-export function projectionOf(snapshot: Pick<ProjectSnapshot, 'value' | 'context'>): ProjectProjection {
+export function projectionOf(snapshot: Pick<ProjectSnapshot, 'value' | 'context'> | { value: ProjectSnapshot['value']; context: ParallelContext }): ProjectProjection {
+  if ('lanes' in snapshot.context) return parallelProjection(lifecycleOf(snapshot), snapshot.context);
   const status = lifecycleOf(snapshot);
   const c = snapshot.context;
   const live = status === 'running' || status === 'paused';
@@ -49,5 +63,27 @@ export function projectionOf(snapshot: Pick<ProjectSnapshot, 'value' | 'context'
     lastError: c.lastError,
     reason: c.reason ?? null,
     results: c.results,
+  };
+}
+
+function parallelProjection(status: LifecycleStatus, c: ParallelContext): ProjectProjection {
+  const live = status === 'running' || status === 'paused';
+  const running: RunningTask[] = live
+    ? c.lanes
+        .flatMap((l) => (l ? [l] : []))
+        .sort((a, b) => a.order - b.order)
+        .map((l) => ({ id: l.task.id, title: l.task.title, phase: l.phase, attempt: l.attempt }))
+    : [];
+  const first = running[0];
+  return {
+    status,
+    phase: live ? (first?.phase ?? 'select') : null,
+    currentTask: first ? { id: first.id, title: first.title } : null,
+    progress: c.progress,
+    attempt: first?.attempt ?? 0,
+    lastError: c.lastError,
+    reason: c.reason ?? null,
+    results: c.results,
+    running,
   };
 }
