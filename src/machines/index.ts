@@ -72,4 +72,4 @@ export {
 } from './persisted-snapshot.js';
 export { parallelProjectMachine, LANES } from './parallel-machine.js';
 export { initialParallelContext, LANE_PHASES, laneSchema, parallelContextSchema, type Lane, type LanePhase, type ParallelContext, type ParallelInput } from './parallel-context.js';
-export { applyCommand, statusOf, type CommandOutcome } from './project-commands.js';
+export { applyCommand, initialExecution, statusOf, type CommandOutcome } from './project-commands.js';

@@ -34,8 +34,8 @@ export interface ProjectProjection {
 }
 
 /** The lifecycle status of a snapshot (the top-level state). */
-export function lifecycleOf(snapshot: Pick<ProjectSnapshot, 'value'>): LifecycleStatus {
-  const value = snapshot.value;
+export function lifecycleOf(snapshot: Pick<ProjectSnapshot, 'value'> | { value: unknown }): LifecycleStatus {
+  const value = snapshot.value as string | Record<string, unknown>;
   return (typeof value === 'string' ? value : Object.keys(value)[0]) as LifecycleStatus;
 }
 
@@ -48,8 +48,9 @@ export function canTransition(snapshot: ProjectSnapshot, command: ProjectCommand
 }
 
 /** The status projection of a snapshot: phase and current task only while the run is live. */
-export function projectionOf(snapshot: Pick<ProjectSnapshot, 'value' | 'context'> | { value: ProjectSnapshot['value']; context: ParallelContext }): ProjectProjection {
+export function projectionOf(snapshot: Pick<ProjectSnapshot, 'value' | 'context'> | { value: unknown; context: ParallelContext }): ProjectProjection {
   if ('lanes' in snapshot.context) return parallelProjection(lifecycleOf(snapshot), snapshot.context);
+  // (The flat machine's snapshot from here on.)
   const status = lifecycleOf(snapshot);
   const c = snapshot.context;
   const live = status === 'running' || status === 'paused';

@@ -3,7 +3,7 @@
 // kept as artifacts of the attempt: prompt, agent output, diff, files.
 import { join } from 'node:path';
 import { buildInvocation, realDirectory, runAgent, writeNewFile } from '../infra/agent/index.js';
-import { changedBetween, diffOf, resolveRef, restoreTree, saveWorkTree, snapshotTree } from '../infra/repo/index.js';
+import { changedBetween, diffOf, resetToForkPoint, resolveRef, restoreTree, saveWorkTree, snapshotTree } from '../infra/repo/index.js';
 import { selectedTaskSchema, type CurrentTask, type ImplementOutput, type SelectedTask, type StepInput } from '../machines/index.js';
 import { MODEL_KEY_VARS, readTenantSecret, type AgentPresetName, type Task } from '../project/index.js';
 import { renderPrompt, trimFeedback } from '../project/index.js';
@@ -18,8 +18,10 @@ const RUNNER_DIR = join('.git', 'devteam');
 export async function implementStep(env: StepEnv, input: StepInput, { signal, log, output }: StepContext): Promise<ImplementOutput> {
   const { config, deps } = env;
   const taskId = input.task!.id;
-  const { repoDir, recreated } = await env.onWorkBranch(input.branch!, signal);
+  const { repoDir, recreated } = await env.workTree(input, signal);
   if (recreated) log.warn('the work branch was not on this worker: prepared it again from the base');
+  // A lane's branch may carry the task commit of a merge whose re-verify failed: the attempt starts from its base.
+  if (input.lane !== undefined) await resetToForkPoint(repoDir, env.base, signal);
   // Every run of an attempt starts from the same tree — the previous attempt's result, or the base
   // for the first — whatever an interrupted run of it left in the work tree.
   const start = input.attempt > 1 ? await resolveRef(repoDir, attemptRef(input.executionId, taskId, input.attempt - 1), signal) : null;
@@ -27,7 +29,7 @@ export async function implementStep(env: StepEnv, input: StepInput, { signal, lo
   await restoreTree(repoDir, start ?? 'HEAD', signal);
   const selected = await selectedTaskOf(env, repoDir, input.task!);
   const task: Task = { ...selected, dependencies: selected.dependencies.map((d) => d.id) };
-  const box = await env.sandbox(repoDir);
+  const box = await env.sandbox(repoDir, input.lane);
 
   const context = await buildRepoContext(repoDir, { task, signal });
   const dependencies = selected.dependencies.map((d) => ({ ...d, commit: input.results[d.id]?.commit ?? null }));
@@ -64,6 +66,7 @@ export async function implementStep(env: StepEnv, input: StepInput, { signal, lo
         output?.(stream, line);
       },
     }),
+    input.lane,
   );
   await deps.artifacts.put({
     ...artifact,

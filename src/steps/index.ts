@@ -2,8 +2,9 @@
 // SELECT reads the task list, PREP prepares the work branch and the sandbox, IMPLEMENT runs the
 // coding agent, VERIFY the build, MERGE commits and folds the work branch into the base, PUSH
 // publishes it. Every step is safe to run again after a crash.
-import { deleteWorkBranches } from '../infra/repo/index.js';
+import { deleteWorkBranches, projectPaths, removeLaneWorkTrees } from '../infra/repo/index.js';
 import { implementStep } from './implement.js';
+import { laneMergeStep, lanePushStep } from './lane-merge.js';
 import { mergeStep, pushStep } from './merge.js';
 import { prepStep } from './prep.js';
 import { selectStep } from './select.js';
@@ -38,10 +39,18 @@ export function productionSteps(deps: ProjectStepsDeps, project: ProjectRef): Pr
     prep: step(prepStep),
     implement: step(implementStep),
     verify: step(verifyStep),
-    merge: step(mergeStep),
-    push: step(pushStep),
+    // A task in a lane (parallelism > 1) merges through the merge queue: lane-merge.ts.
+    merge: step((e, input, ctx) => (input.lane === undefined ? mergeStep(e, input, ctx) : laneMergeStep(e, input, ctx))),
+    push: step((e, input, ctx) => (input.lane === undefined ? pushStep(e, input, ctx) : lanePushStep(e, input, ctx))),
     async cleanup(_input, { signal }) {
       await deps.sandbox.remove(project.tenant, project.projectId);
+      // Every lane's sandbox and worktree too (parallelism > 1, decision 0028): their processes die.
+      const lanes = project.config.parallelism ?? 1;
+      if (lanes > 1) {
+        for (let lane = 0; lane < lanes; lane++) await deps.sandbox.remove(project.tenant, project.projectId, lane);
+        const { projectDir, gitDir } = projectPaths(deps.repos.root, project.tenant, project.projectId);
+        await removeLaneWorkTrees(projectDir, gitDir);
+      }
       env.forget();
       const repoDir = await env.local(signal).catch(() => null);
       if (repoDir) await deleteWorkBranches(repoDir, WORK_BRANCH_PREFIX, env.base, signal);

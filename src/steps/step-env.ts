@@ -4,8 +4,9 @@
 // handle are resolved once in it, and again only when a step finds them gone.
 import { existsSync } from 'node:fs';
 import type { ArtifactsStore } from '../infra/db/index.js';
-import { readTenantSecret, type InitializeBody, type PromptTemplates, type Task, type TaskList } from '../project/index.js';
-import { createWorkBranch, currentBranch, projectPaths, removeStaleLocks, type RepoCache } from '../infra/repo/index.js';
+import { laneLimits, readTenantSecret, type InitializeBody, type PromptTemplates, type Task, type TaskList } from '../project/index.js';
+import { createWorkBranch, currentBranch, ensureLaneWorkTree, lanePaths, projectPaths, removeStaleLocks, startLaneBranch, type RepoCache } from '../infra/repo/index.js';
+import type { StepInput } from '../machines/index.js';
 import { SandboxError, type ProjectSandbox, type Sandbox } from '../infra/sandbox/index.js';
 import type { SecretScanner } from '../infra/secrets/index.js';
 import { loadTaskList } from '../infra/tasks/index.js';
@@ -40,8 +41,8 @@ export class StepEnv {
   readonly base: string;
   /** The checkout, known present with no stale locks: resolved once per drive (see forget). */
   private checkout: string | undefined;
-  /** The project's sandbox handle for `checkout`, ensured once per drive. */
-  private box: { repoDir: string; sandbox: ProjectSandbox } | undefined;
+  /** The sandbox handle per work tree (the checkout's; each lane's), ensured once per drive. */
+  private readonly boxes = new Map<string, ProjectSandbox>();
 
   constructor(
     readonly deps: ProjectStepsDeps,
@@ -101,19 +102,50 @@ export class StepEnv {
     return { repoDir, recreated: true };
   }
 
-  /** The project's sandbox, started or reused by the driver once per drive. */
-  async sandbox(repoDir: string): Promise<ProjectSandbox> {
-    if (this.box?.repoDir === repoDir) return this.box.sandbox;
+  /**
+   * Where a task's step works: the checkout on its work branch, or — with parallelism > 1 — its
+   * lane's worktree (decision 0028). `recreated`: the work branch was not there and was made again.
+   */
+  async workTree(input: StepInput, signal: AbortSignal): Promise<{ repoDir: string; recreated: boolean }> {
+    return input.lane === undefined ? this.onWorkBranch(input.branch!, signal) : this.onLaneBranch(input.lane, input.branch!, signal);
+  }
+
+  /** Lane `lane`'s worktree of the project's clone, created when missing. */
+  async laneDir(lane: number, signal: AbortSignal): Promise<string> {
+    await this.local(signal);
+    const paths = lanePaths(this.deps.repos.root, this.project.tenant, this.project.projectId, lane);
+    await ensureLaneWorkTree(paths, this.base, signal);
+    return paths.repoDir;
+  }
+
+  /** The lane on the task's work branch; made again from the base when it is not (the caller re-does the work). */
+  async onLaneBranch(lane: number, branch: string, signal: AbortSignal): Promise<{ repoDir: string; recreated: boolean }> {
+    const repoDir = await this.laneDir(lane, signal);
+    if ((await currentBranch(repoDir, signal).catch(() => '')) === branch) return { repoDir, recreated: false };
+    await this.fetched(signal);
+    await startLaneBranch(repoDir, branch, this.base, signal);
+    return { repoDir, recreated: true };
+  }
+
+  /**
+   * The sandbox of a work tree, started or reused by the driver once per drive: the project's, or a
+   * lane's with its share of the project's limits (cpus / k, memoryMb / k).
+   */
+  async sandbox(repoDir: string, lane?: number): Promise<ProjectSandbox> {
+    const known = this.boxes.get(repoDir);
+    if (known) return known;
+    const limits = {
+      cpus: this.config.limits.cpus ?? this.deps.defaultLimits.cpus,
+      memoryMb: this.config.limits.memoryMb ?? this.deps.defaultLimits.memoryMb,
+    };
     const { sandbox } = await this.deps.sandbox.ensure({
       tenant: this.project.tenant,
       projectId: this.project.projectId,
       workspace: repoDir,
-      limits: {
-        cpus: this.config.limits.cpus ?? this.deps.defaultLimits.cpus,
-        memoryMb: this.config.limits.memoryMb ?? this.deps.defaultLimits.memoryMb,
-      },
+      limits: lane === undefined ? limits : laneLimits(limits, this.config.parallelism ?? 1),
+      ...(lane === undefined ? {} : { lane }),
     });
-    this.box = { repoDir, sandbox };
+    this.boxes.set(repoDir, sandbox);
     return sandbox;
   }
 
@@ -122,18 +154,18 @@ export class StepEnv {
    * idle between steps, removed by another owner), ensures a new one and runs `use` once more. The
    * reapers never take a sandbox with a command running, so "gone" means the command never started.
    */
-  async inSandbox<T extends { outcome: string }>(repoDir: string, signal: AbortSignal, use: (box: ProjectSandbox) => Promise<T>): Promise<T> {
-    const cached = this.box?.repoDir === repoDir;
+  async inSandbox<T extends { outcome: string }>(repoDir: string, signal: AbortSignal, use: (box: ProjectSandbox) => Promise<T>, lane?: number): Promise<T> {
+    const cached = this.boxes.has(repoDir);
     try {
-      const result = await use(await this.sandbox(repoDir));
+      const result = await use(await this.sandbox(repoDir, lane));
       // The local and host drivers answer "cancelled" for a command given to a removed sandbox.
       if (!cached || signal.aborted || result.outcome !== 'cancelled') return result;
     } catch (error) {
       // The docker driver: the container is no more (404).
       if (!cached || signal.aborted || !sandboxGone(error)) throw error;
     }
-    this.box = undefined;
-    return use(await this.sandbox(repoDir));
+    this.boxes.delete(repoDir);
+    return use(await this.sandbox(repoDir, lane));
   }
 
   /**
@@ -142,7 +174,7 @@ export class StepEnv {
    */
   forget(): void {
     this.checkout = undefined;
-    this.box = undefined;
+    this.boxes.clear();
   }
 
   async taskList(repoDir: string): Promise<TaskList> {

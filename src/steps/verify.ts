@@ -1,6 +1,7 @@
 // VERIFY: the project's build commands in its sandbox, in order, stopping at the first failure,
 // whose output (its end) is what the next attempt's prompt gets.
 import type { StepInput, VerifyOutput } from '../machines/index.js';
+import { forkPoint } from '../infra/repo/index.js';
 import { trimFeedback } from '../project/index.js';
 import type { StepEnv } from './step-env.js';
 import type { StepContext } from './step-context.js';
@@ -12,13 +13,15 @@ const FEEDBACK_BYTES = 16 * 1024;
 const MAX_LINES = 5_000;
 
 export async function verifyStep(env: StepEnv, input: StepInput, { signal, log, output }: StepContext): Promise<VerifyOutput> {
-  const { repoDir, recreated } = await env.onWorkBranch(input.branch!, signal);
+  const { repoDir, recreated } = await env.workTree(input, signal);
   if (recreated) throw new Error(`the change of task ${input.task!.id} is not on this worker (it was made on a worker that stopped); the task must be implemented again`);
-  const { workspacePath } = await env.sandbox(repoDir);
+  const { workspacePath } = await env.sandbox(repoDir, input.lane);
   const { commands, timeoutSec } = env.config.verify;
   const ran: Array<{ argv: string[]; outcome: string; exitCode: number | null; durationMs: number }> = [];
   const transcript: string[] = [];
-  let result: VerifyOutput = { ok: true, output: '' };
+  // In a lane, the merge queue compares the base the tree is built on with the base it merges onto.
+  const base = input.lane === undefined ? {} : { base: await forkPoint(repoDir, env.base, signal) };
+  let result: VerifyOutput = { ok: true, output: '', ...base };
   for (const argv of commands) {
     const lines: string[] = [];
     const run = await env.inSandbox(repoDir, signal, (box) =>
@@ -35,6 +38,7 @@ export async function verifyStep(env: StepEnv, input: StepInput, { signal, log, 
           if (lines.length > MAX_LINES) lines.shift();
         },
       }),
+      input.lane,
     );
     if (run.outcome === 'cancelled') throw signal.reason ?? new Error('cancelled');
     ran.push({ argv, outcome: run.outcome, exitCode: run.exitCode, durationMs: run.durationMs });
@@ -45,7 +49,7 @@ export async function verifyStep(env: StepEnv, input: StepInput, { signal, log, 
       // The whole output, not the trimmed feedback: the cut point moves with the output's length.
       const fingerprint = verifyFingerprint(argv, [why, ...lines]);
       log.info({ command: argv.join(' '), outcome: run.outcome, exitCode: run.exitCode, fingerprint }, 'verification failed');
-      result = { ok: false, output: `${header}  (${why})\n${trimFeedback(lines.join('\n'), FEEDBACK_BYTES).text}`, fingerprint };
+      result = { ok: false, output: `${header}  (${why})\n${trimFeedback(lines.join('\n'), FEEDBACK_BYTES).text}`, fingerprint, ...base };
       break;
     }
   }
