@@ -35,6 +35,8 @@ export function statusBody(projectId: string, execution: ExecutionRecord) {
     attempt: p.attempt,
     lastError: p.lastError,
     results: p.results,
+    // Only with parallelism > 1: the tasks in flight (decision 0028).
+    ...(p.running ? { running: p.running } : {}),
     createdAt: execution.createdAt,
     updatedAt: execution.updatedAt,
     finishedAt: execution.finishedAt,

@@ -22,6 +22,11 @@ export const ExecutionUpdateSchema = z.object({
   reason: z.string().optional(),
   /** How many of `progress.done` were found already merged and skipped; absent when none (and from older servers). */
   skipped: z.number().int().positive().optional(),
+  /**
+   * With parallelism > 1 (absent otherwise, and from older servers): every task in flight, oldest
+   * first; `task`, `phase` and `attempt` are the first one's. Phases include `queued` and `reverify`.
+   */
+  running: z.array(z.object({ id: z.string(), title: z.string(), phase: z.string(), attempt: z.number().int().nonnegative() })).optional(),
 });
 export type ExecutionUpdate = z.infer<typeof ExecutionUpdateSchema>;
 
@@ -32,6 +37,7 @@ export function executionUpdate(
     currentTask: ExecutionUpdate['task'];
     results?: Record<string, unknown>;
     reason?: string | null;
+    running?: ExecutionUpdate['running'];
   },
 ): ExecutionUpdate {
   const update: ExecutionUpdate = { executionId, status: p.status, phase: p.phase, task: p.currentTask, attempt: p.attempt, progress: p.progress, lastError: p.lastError };
@@ -40,7 +46,7 @@ export function executionUpdate(
   // The stored status row has no reason of its own: a failed task's result carries it.
   const failed = results.find((r) => r?.status === 'failed' && typeof r.reason === 'string');
   const reason = p.reason ?? (failed?.reason as string | undefined);
-  return { ...update, ...(reason ? { reason } : {}), ...(skipped > 0 ? { skipped } : {}) };
+  return { ...update, ...(reason ? { reason } : {}), ...(skipped > 0 ? { skipped } : {}), ...(p.running ? { running: p.running } : {}) };
 }
 
 /** Payload of `execution-log`: a batch of output lines of the agent or of a verify command. */

@@ -28,6 +28,9 @@ function statusLine(frame: Frame, raw: unknown, update: ExecutionUpdate): string
     parts.push(`attempt ${update.attempt}${typeof max === 'number' ? `/${max}` : ''}`);
   }
   parts.push(`${update.progress.done}/${update.progress.total} done${update.skipped ? ` (${update.skipped} skipped)` : ''}`);
+  // Parallelism > 1: every other task in flight, as id:phase#attempt.
+  const others = (update.running ?? []).slice(1);
+  if (others.length > 0) parts.push(`also ${others.map((t) => `${t.id}:${t.phase}#${t.attempt}`).join(' ')}`);
   if (update.lastError) parts.push(`error: ${update.lastError}${update.reason ? ` (${update.reason})` : ''}`);
   return parts.join('  ');
 }

@@ -172,7 +172,7 @@ function paths(): Json {
         security: authed,
         parameters: [projectId],
         responses: {
-          '200': jsonReply('status, phase, currentTask, progress {done,total}, attempt, lastError, results, timestamps'),
+          '200': jsonReply('status, phase, currentTask, progress {done,total}, attempt, lastError, results, running (parallelism > 1: the tasks in flight), timestamps'),
           ...errorResponses(['invalid_id', 'not_found', ...STORE_CODES]),
         },
       },

@@ -84,9 +84,9 @@ export const initializeBodySchema = z
     /**
      * How many independent tasks run at the same time, each in its own git worktree and sandbox
      * (decision 0028); 1 runs the tasks one after another. `limits` are the project's whole: each
-     * of the k lanes gets cpus / k and memoryMb / k.
+     * of the k lanes gets cpus / k and memoryMb / k. Absent: 1.
      */
-    parallelism: z.number().int().min(1).max(MAX_PARALLELISM).default(1),
+    parallelism: z.number().int().min(1).max(MAX_PARALLELISM).optional(),
     /** Per project; what is left out comes from the operator's DEVTEAM_LIMIT_CPUS / DEVTEAM_LIMIT_MEMORY_MB. */
     limits: z
       .strictObject({

@@ -14,6 +14,8 @@ export interface Projection {
   attempt: number;
   lastError: string | null;
   results: Record<string, unknown>;
+  /** With parallelism > 1: every task in flight, oldest first (currentTask, phase and attempt are its); absent otherwise. */
+  running?: Array<{ id: string; title: string; phase: string; attempt: number }>;
 }
 
 export interface ExecutionRecord {
