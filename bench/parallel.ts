@@ -84,7 +84,7 @@ async function makespan(base: string, root: string, k: number): Promise<number> 
 
 console.log(machine());
 const dir = await mkdtemp(join(tmpdir(), 'devteam-bench-parallel-'));
-const service = await start(['serve'], { DEVTEAM_DATA_DIR: join(dir, 'data'), DEVTEAM_FILE_REMOTE_ROOTS: dir, DEVTEAM_SANDBOX: values.sandbox, LOG_LEVEL: 'warn' });
+const service = await start(['serve'], { DEVTEAM_DATA_DIR: join(dir, 'data'), DEVTEAM_FILE_REMOTE_ROOTS: dir, DEVTEAM_SANDBOX: values.sandbox, LOG_LEVEL: 'info' });
 try {
   const base = `http://127.0.0.1:${service.port}`;
   console.log(`\n== ${TASKS} independent tasks, agent ${values.seconds} s each, verify \`git --version\`, sandbox ${values.sandbox}, embedded database`);

@@ -5,6 +5,7 @@ import { initializeBodySchema, laneLimits, MAX_PARALLELISM } from '../../src/pro
 import { sandboxName } from '../../src/infra/sandbox/index.js';
 import { gitDirOf, lanePaths } from '../../src/infra/repo/index.js';
 import { parseTaskList, selectReadyTasks } from '../../src/infra/tasks/index.js';
+import { executionUpdate, ExecutionUpdateSchema, formatFrame } from '../../src/client/index.js';
 
 const base = { projectId: 'p', repository: { url: 'https://git.example.com/x.git' } };
 
@@ -62,5 +63,25 @@ describe('parallelism', () => {
     const none = selectReadyTasks(list, new Set(['1.3', '1.4']), { exclude: new Set(['1.1']), limit: 8 });
     expect(none.tasks).toEqual([]);
     expect(none.selection).toMatchObject({ task: null, reason: 'blocked' });
+  });
+});
+
+describe('the tasks in flight on the stream', () => {
+  const running = [
+    { id: '1.1', title: 'a', phase: 'reverify', attempt: 1 },
+    { id: '1.3', title: 'c', phase: 'implement', attempt: 2 },
+  ];
+  const projection = { status: 'running' as const, phase: 'reverify', currentTask: { id: '1.1', title: 'a' }, attempt: 1, progress: { done: 1, total: 4 }, lastError: null };
+
+  it('are in the execution-update frame when the status has them, and absent otherwise', () => {
+    const update = executionUpdate('e1', { ...projection, running });
+    expect(ExecutionUpdateSchema.parse(update).running).toEqual(running);
+    expect('running' in executionUpdate('e1', projection)).toBe(false);
+  });
+
+  it('are printed by devteam watch after the first task', () => {
+    const line = formatFrame({ type: 'execution-update', ts: 0, projectId: 'p', seq: 3, executionId: 'e1', payload: executionUpdate('e1', { ...projection, running }) });
+    expect(line).toContain('task 1.1 "a"');
+    expect(line).toContain('also 1.3:implement#2');
   });
 });
