@@ -4,7 +4,7 @@
 // parallelism k = 1, 2, 4. Prints each makespan (initialize → completed, read from the status) and
 // the speed-up over k = 1, with the machine. The design's target: ≥ 1.8× at k = 2.
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { execa } from 'execa';
@@ -72,7 +72,14 @@ async function makespan(base: string, root: string, k: number): Promise<number> 
   });
   if (res.status !== 202) throw new Error(`initialize answered ${res.status}: ${await res.text()}`);
   for (;;) {
-    const s = (await (await fetch(`${base}/api/devteam/automation/status/${projectId}`)).json()) as Status;
+    const reply = await fetch(`${base}/api/devteam/automation/status/${projectId}`);
+    // A loaded machine may answer a read 503 (store deadline): read again.
+    if (!reply.ok) {
+      await reply.body?.cancel();
+      await new Promise((r) => setTimeout(r, 50));
+      continue;
+    }
+    const s = (await reply.json()) as Status;
     if (s.status === 'completed') {
       if (s.progress.done !== TASKS) throw new Error(`k=${k}: completed with ${s.progress.done}/${TASKS} done`);
       return (performance.now() - t0) / 1000;
@@ -83,6 +90,7 @@ async function makespan(base: string, root: string, k: number): Promise<number> 
 }
 
 console.log(machine());
+console.log(`load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} (1, 5, 15 min) at the start`);
 const dir = await mkdtemp(join(tmpdir(), 'devteam-bench-parallel-'));
 const service = await start(['serve'], { DEVTEAM_DATA_DIR: join(dir, 'data'), DEVTEAM_FILE_REMOTE_ROOTS: dir, DEVTEAM_SANDBOX: values.sandbox, LOG_LEVEL: 'info' });
 try {
@@ -95,7 +103,7 @@ try {
     const one = results.find((r) => r.k === 1)?.seconds;
     const ideal = Math.ceil(TASKS / k) * Number(values.seconds);
     console.log(
-      `k = ${k}: makespan ${seconds.toFixed(2)} s  (agent time alone ≥ ${ideal} s; runner overhead ${((seconds - ideal) / TASKS).toFixed(2)} s/task)${one ? `  speed-up ${(one / seconds).toFixed(2)}×` : ''}`,
+      `k = ${k}: load ${loadavg()[0]!.toFixed(2)}, makespan ${seconds.toFixed(2)} s  (agent time alone ≥ ${ideal} s; runner overhead ${((seconds - ideal) / TASKS).toFixed(2)} s/task)${one ? `  speed-up ${(one / seconds).toFixed(2)}×` : ''}`,
     );
   }
 } finally {

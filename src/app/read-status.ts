@@ -37,6 +37,7 @@ export function statusBody(projectId: string, execution: ExecutionRecord) {
     results: p.results,
     // Only with parallelism > 1: the tasks in flight (decision 0028).
     ...(p.running ? { running: p.running } : {}),
+    resumes: p.resumes ?? 0,
     createdAt: execution.createdAt,
     updatedAt: execution.updatedAt,
     finishedAt: execution.finishedAt,

@@ -27,6 +27,8 @@ export const ExecutionUpdateSchema = z.object({
    * first; `task`, `phase` and `attempt` are the first one's. Phases include `queued` and `reverify`.
    */
   running: z.array(z.object({ id: z.string(), title: z.string(), phase: z.string(), attempt: z.number().int().nonnegative() })).optional(),
+  /** How often this failed execution was resumed in place (decision 0025); absent when never (and from older servers). */
+  resumes: z.number().int().positive().optional(),
 });
 export type ExecutionUpdate = z.infer<typeof ExecutionUpdateSchema>;
 
@@ -38,6 +40,7 @@ export function executionUpdate(
     results?: Record<string, unknown>;
     reason?: string | null;
     running?: ExecutionUpdate['running'];
+    resumes?: number;
   },
 ): ExecutionUpdate {
   const update: ExecutionUpdate = { executionId, status: p.status, phase: p.phase, task: p.currentTask, attempt: p.attempt, progress: p.progress, lastError: p.lastError };
@@ -46,7 +49,8 @@ export function executionUpdate(
   // The stored status row has no reason of its own: a failed task's result carries it.
   const failed = results.find((r) => r?.status === 'failed' && typeof r.reason === 'string');
   const reason = p.reason ?? (failed?.reason as string | undefined);
-  return { ...update, ...(reason ? { reason } : {}), ...(skipped > 0 ? { skipped } : {}), ...(p.running ? { running: p.running } : {}) };
+  const resumes = p.resumes ?? 0;
+  return { ...update, ...(reason ? { reason } : {}), ...(skipped > 0 ? { skipped } : {}), ...(resumes > 0 ? { resumes } : {}), ...(p.running ? { running: p.running } : {}) };
 }
 
 /** Payload of `execution-log`: a batch of output lines of the agent or of a verify command. */

@@ -96,6 +96,14 @@ const open: Json[] = [];
 
 const jsonBody = (schemaName: string): Json => ({ required: true, content: { 'application/json': { schema: ref(schemaName) } } });
 
+/** What each control command does, by the state it applies to (the machine decides; 409 invalid_transition elsewhere). */
+const COMMAND_SUMMARIES: Record<(typeof PROJECT_COMMANDS)[number], string> = {
+  pause: "Pause the project's running execution (the step in progress is stopped; resume runs it again)",
+  resume:
+    "Resume the project's latest execution: a paused one at the step it was in, or a failed one in place (decision 0025) — back to SELECT, the failed task's result cleared and a fresh budget of attempts for it (numbered on), the other results kept; resumes counts it",
+  stop: "Stop the project's running or paused execution (cleanup, then stopped, final)",
+};
+
 function paths(): Json {
   const projectId = pathParam('projectId', projectIdSchema, 'letters, digits, ".", "_", "-" (not first), at most 128; percent-decoded');
   const control = Object.fromEntries(
@@ -104,7 +112,7 @@ function paths(): Json {
       {
         post: {
           operationId: `${command}Automation`,
-          summary: `${command[0]!.toUpperCase()}${command.slice(1)} the project's live execution`,
+          summary: COMMAND_SUMMARIES[command],
           security: authed,
           parameters: [projectId, correlationHeader],
           responses: {
@@ -172,7 +180,7 @@ function paths(): Json {
         security: authed,
         parameters: [projectId],
         responses: {
-          '200': jsonReply('status, phase, currentTask, progress {done,total}, attempt, lastError, results, running (parallelism > 1: the tasks in flight), timestamps'),
+          '200': jsonReply('status, phase, currentTask, progress {done,total}, attempt, lastError, results, resumes (how often the failed run was resumed in place), running (parallelism > 1: the tasks in flight), timestamps'),
           ...errorResponses(['invalid_id', 'not_found', ...STORE_CODES]),
         },
       },

@@ -54,6 +54,10 @@ export const parallelContextSchema = projectInputSchema.extend({
   selectFor: z.number(),
   /** Tasks started so far (each lane's `order`). */
   started: z.number(),
+  /** How often this failed run was resumed in place (decision 0025). */
+  resumes: z.number().int().nonnegative().optional(),
+  /** Per task, the attempts it spent before a resume renewed its budget (its next attempt is numbered on). */
+  attemptsBefore: z.record(z.string(), z.number().int().nonnegative()).optional(),
 });
 export type ParallelContext = z.infer<typeof parallelContextSchema>;
 
@@ -76,5 +80,7 @@ export function initialParallelContext(input: ParallelInput): ParallelContext {
     finished: 0,
     selectFor: 0,
     started: 0,
+    resumes: 0,
+    attemptsBefore: {},
   };
 }

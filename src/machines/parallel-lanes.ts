@@ -43,8 +43,15 @@ export function laneStepInput(context: ParallelContext, lane: number): StepInput
     results: context.results,
     lane,
     round: l.round,
+    attemptsBefore: attemptsBefore(context, l.task.id),
   };
 }
+
+/** Attempts a task spent before resuming the failed run renewed its budget (decision 0025). */
+export const attemptsBefore = (context: ParallelContext, taskId: string): number => context.attemptsBefore?.[taskId] ?? 0;
+
+/** Attempts the lane's task has spent of its budget of MAX_ATTEMPTS. */
+const spent = (context: ParallelContext, l: Lane): number => l.attempt - attemptsBefore(context, l.task.id);
 
 /** What SELECT is given: what is done, what runs, and how many lanes are free. */
 export function schedulerInput(context: ParallelContext): StepInput {
@@ -71,23 +78,48 @@ export function assignTasks(context: ParallelContext, o: SelectOutput): Partial<
   const free = freeLanes(context);
   const lanes = [...context.lanes];
   let started = context.started;
-  for (const [n, task] of readyTasks(o).slice(0, free.length).entries()) lanes[free[n]!] = newLane(task, started++);
+  for (const [n, task] of readyTasks(o).slice(0, free.length).entries()) lanes[free[n]!] = newLane(task, started++, attemptsBefore(context, task.id));
   // A task that finished while SELECT ran may have made more tasks ready: select again.
   return { lanes, started, progress: o.progress, selectDue: context.finished !== context.selectFor };
 }
 
-function newLane(task: SelectedTask, order: number): Lane {
-  return { task, phase: 'prep', attempt: 1, feedback: null, lastError: null, reason: null, fingerprint: null, branch: null, commit: null, round: 0, verifiedBase: null, order };
+function newLane(task: SelectedTask, order: number, before: number): Lane {
+  return { task, phase: 'prep', attempt: before + 1, feedback: null, lastError: null, reason: null, fingerprint: null, branch: null, commit: null, round: 0, verifiedBase: null, order };
 }
 
 export const enterPhase = (context: ParallelContext, lane: number, phase: LanePhase) => ({ lanes: patchLane(context, lane, { phase }) });
 
 export function sameErrorAgain(context: ParallelContext, lane: number, o: VerifyOutput): boolean {
   const l = laneOf(context, lane);
-  return l.attempt < MAX_ATTEMPTS && o.fingerprint !== undefined && o.fingerprint === l.fingerprint;
+  return spent(context, l) < MAX_ATTEMPTS && o.fingerprint !== undefined && o.fingerprint === l.fingerprint;
 }
 
-export const attemptsLeft = (context: ParallelContext, lane: number): boolean => laneOf(context, lane).attempt < MAX_ATTEMPTS;
+export const attemptsLeft = (context: ParallelContext, lane: number): boolean => spent(context, laneOf(context, lane)) < MAX_ATTEMPTS;
+
+/**
+ * Resuming a failed run (decision 0025): each failed task's result is cleared and its attempts kept
+ * aside (its next attempt is numbered on, with a whole budget); the other results stay, and the
+ * scheduler starts again with every lane free.
+ */
+export function reopenFailedRun(context: ParallelContext): Partial<ParallelContext> {
+  const results: ParallelContext['results'] = {};
+  const before = { ...context.attemptsBefore };
+  for (const [id, result] of Object.entries(context.results)) {
+    if (result.status === 'failed') before[id] = result.attempts;
+    else results[id] = result;
+  }
+  return {
+    results,
+    attemptsBefore: before,
+    resumes: (context.resumes ?? 0) + 1,
+    lastError: null,
+    reason: null,
+    halted: false,
+    selectDue: true,
+    lanes: context.lanes.map(() => null),
+    mergeQueue: [],
+  };
+}
 
 /** A next attempt: its steps are journaled afresh (round 0) and it is verified again before it merges. */
 function nextAttempt(l: Lane, patch: Pick<Lane, 'feedback' | 'lastError'> & Partial<Lane>): Partial<Lane> {

@@ -4,7 +4,7 @@
 // not running and hands one to each free lane; a lane runs prep → implement → verify, waits in the
 // merge queue, merges (rebased onto the latest base), is verified again when the base moved since
 // its verification, and pushes. A conflict or a failing re-verify sends the task back to implement
-// on the new base. Pure, like the flat machine: steps come through .provide(), times in outputs.
+// on the new base. A failed run resumes in place as the flat machine's does (decision 0025). Pure, like the flat machine: steps come through .provide(), times in outputs.
 import { assign, setup } from 'xstate';
 import { MAX_PARALLELISM } from '../project/index.js';
 import { initialParallelContext, type LanePhase, type ParallelContext, type ParallelInput } from './parallel-context.js';
@@ -82,6 +82,7 @@ export const parallelSetup = setup({
     finishTask: assign(({ context }: Ctx, p: Out<Stamped<PushOutput>>) => L.finishTask(context, p.lane, p.output)),
     laneBroke: assign(({ context }: Ctx, p: Lane & { error: unknown }) => L.brokenFailure(context, p.lane, p.error)),
     failTask: assign(({ context }: Ctx, p: Lane & Stamp) => L.failTask(context, p.lane, p.at)),
+    reopenFailedRun: assign(({ context }: Ctx) => L.reopenFailedRun(context)),
   },
 });
 
@@ -222,7 +223,13 @@ export const parallelProjectMachine = parallelSetup.createMachine({
     },
     stopped: { type: 'final' },
     completed: { type: 'final' },
-    failed: { type: 'final' },
+    // Not final, as in the flat machine (decision 0025): resume starts scheduling again, the failed
+    // tasks with a fresh budget of attempts, the other results kept.
+    failed: {
+      on: {
+        RESUME: { target: '#devteam-project.running.lanes', actions: 'reopenFailedRun' },
+      },
+    },
   },
 });
 

@@ -62,8 +62,11 @@ export function parsePersistedSnapshot(stored: unknown): PersistedProjectSnapsho
   if (!parsed.success) {
     throw new InvalidSnapshotError(parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })));
   }
+  // Builds before decision 0025 had `failed` final: XState stored such a run as `done`, a status that
+  // takes no event. `failed` now takes RESUME, so it is an active state like `paused`.
+  const data = parsed.data.value === 'failed' && parsed.data.status === 'done' ? { ...parsed.data, status: 'active' as const, output: undefined } : parsed.data;
   // XState's Snapshot type is a union over `status` that the schema leaves loose (output, error).
-  return parsed.data as unknown as PersistedProjectSnapshot;
+  return data as unknown as PersistedProjectSnapshot;
 }
 
 /**

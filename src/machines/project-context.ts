@@ -28,6 +28,10 @@ export const projectContextSchema = projectInputSchema.extend({
   results: z.record(z.string(), taskResultSchema),
   branch: z.string().nullable(),
   commit: z.string().nullable(),
+  /** How often this failed run was resumed in place; optional: absent (0) in snapshots of older builds. */
+  resumes: z.number().int().nonnegative().optional(),
+  /** Per task, the attempts it spent before a resume renewed its budget (its next attempt is numbered on); optional like `resumes`. */
+  attemptsBefore: z.record(z.string(), z.number().int().nonnegative()).optional(),
 });
 export type ProjectContext = z.infer<typeof projectContextSchema>;
 
@@ -46,5 +50,7 @@ export function initialContext(input: ProjectInput): ProjectContext {
     results: {},
     branch: null,
     commit: null,
+    resumes: 0,
+    attemptsBefore: {},
   };
 }

@@ -1,6 +1,7 @@
 // The project machine: the product's behaviour for one automated project. A lifecycle (running,
 // paused, stopping, stopped, completed, failed) around the pipeline select → prep → implement →
-// verify → merge → push, looping while tasks are ready. Pure: every step is a promise actor
+// verify → merge → push, looping while tasks are ready. A failed run can be resumed in place: back to
+// SELECT, its failed task with a fresh budget of attempts (decision 0025). Pure: every step is a promise actor
 // supplied with .provide() (stamped by the host, see stamped-step.ts); no timers, no clock, so a
 // persisted snapshot resumes anywhere and transition(snapshot, event) is a function.
 import { assign, fromPromise, setup } from 'xstate';
@@ -48,6 +49,7 @@ function stepInput({ context }: { context: ProjectContext }): StepInput {
     executionId: context.executionId,
     task: context.task,
     attempt: context.attempt,
+    attemptsBefore: attemptsBefore(context),
     feedback: context.feedback,
     branch: context.branch,
     // A task found merged (skipped) is as done as one this execution merged.
@@ -56,6 +58,30 @@ function stepInput({ context }: { context: ProjectContext }): StepInput {
       .map(([id]) => id),
     results: context.results,
   };
+}
+
+/** Attempts the current task spent before its budget was renewed by resuming the failed run (0 if never). */
+function attemptsBefore(context: ProjectContext): number {
+  const id = context.task?.id;
+  return id ? (context.attemptsBefore?.[id] ?? 0) : 0;
+}
+
+/** Attempts the current task has spent of its budget of MAX_ATTEMPTS. */
+const spent = (context: ProjectContext) => context.attempt - attemptsBefore(context);
+
+/**
+ * Resuming a failed run: each failed task's result is cleared and the attempts it spent are kept
+ * aside, so its next attempt is numbered on (journal keys, artifacts and attempt refs stay unique)
+ * with a whole budget. The results of the other tasks stay.
+ */
+function reopenedFailures(context: ProjectContext): Pick<ProjectContext, 'results' | 'attemptsBefore'> {
+  const results: Record<string, TaskResult> = {};
+  const before = { ...context.attemptsBefore };
+  for (const [id, result] of Object.entries(context.results)) {
+    if (result.status === 'failed') before[id] = result.attempts;
+    else results[id] = result;
+  }
+  return { results, attemptsBefore: before };
 }
 
 const unchangedReason = (o: ImplementOutput) => o.failure ?? 'the agent changed nothing';
@@ -91,14 +117,14 @@ export const projectSetup = setup({
     verified: (_, o: VerifyOutput) => o.ok,
     // The agent's last change did not move the build at all: a next attempt would be paid for the same
     // error. Only asked while attempts are left: a last attempt that fails is verify_failed either way.
-    sameErrorAgain: ({ context }, o: VerifyOutput) => context.attempt < MAX_ATTEMPTS && o.fingerprint !== undefined && o.fingerprint === context.fingerprint,
-    attemptsLeft: ({ context }) => context.attempt < MAX_ATTEMPTS,
+    sameErrorAgain: ({ context }, o: VerifyOutput) => spent(context) < MAX_ATTEMPTS && o.fingerprint !== undefined && o.fingerprint === context.fingerprint,
+    attemptsLeft: ({ context }) => spent(context) < MAX_ATTEMPTS,
   },
   actions: {
     enterPhase: assign((_, params: { phase: PipelinePhase }) => ({ phase: params.phase })),
-    startTask: assign((_, o: SelectOutput) => ({
+    startTask: assign(({ context }, o: SelectOutput) => ({
       task: o.task,
-      attempt: 1,
+      attempt: (o.task ? (context.attemptsBefore?.[o.task.id] ?? 0) : 0) + 1,
       feedback: null,
       lastError: null,
       reason: null,
@@ -152,6 +178,18 @@ export const projectSetup = setup({
         },
       };
     }),
+    reopenFailedRun: assign(({ context }) => ({
+      ...reopenedFailures(context),
+      resumes: (context.resumes ?? 0) + 1,
+      task: null,
+      attempt: 0,
+      feedback: null,
+      lastError: null,
+      reason: null,
+      fingerprint: null,
+      branch: null,
+      commit: null,
+    })),
     recordCleanupFailure: assign((_, error: unknown) => ({ lastError: `cleanup failed: ${messageOf(error)}` })),
   },
 });
@@ -280,6 +318,12 @@ export const projectMachine = projectSetup.createMachine({
     },
     stopped: { type: 'final' },
     completed: { type: 'final' },
-    failed: { type: 'final' },
+    // Not final: `resume` goes back to SELECT, which picks the failed task again (or what the fixed
+    // task list now says) with a fresh budget of attempts; the other results stay.
+    failed: {
+      on: {
+        RESUME: { target: '#devteam-project.running.select', actions: 'reopenFailedRun' },
+      },
+    },
   },
 });

@@ -31,6 +31,8 @@ export interface ProjectProjection {
    * phase and attempt are the first one's.
    */
   running?: RunningTask[];
+  /** How often the run was resumed after failing (decision 0025); 0 for a run never resumed. */
+  resumes: number;
 }
 
 /** The lifecycle status of a snapshot (the top-level state). */
@@ -64,6 +66,7 @@ export function projectionOf(snapshot: Pick<ProjectSnapshot, 'value' | 'context'
     lastError: c.lastError,
     reason: c.reason ?? null,
     results: c.results,
+    resumes: c.resumes ?? 0,
   };
 }
 
@@ -85,6 +88,7 @@ function parallelProjection(status: LifecycleStatus, c: ParallelContext): Projec
     lastError: c.lastError,
     reason: c.reason ?? null,
     results: c.results,
+    resumes: c.resumes ?? 0,
     running,
   };
 }

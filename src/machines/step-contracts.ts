@@ -62,6 +62,11 @@ export const stepInputSchema = z.object({
   executionId: z.string(),
   task: currentTaskSchema.nullable(),
   attempt: z.number(),
+  /**
+   * Attempts of this task spent before its budget was renewed (a resumed failed run, decision 0025):
+   * attempt `attemptsBefore + 1` is a first attempt and starts from the base. Absent: 0.
+   */
+  attemptsBefore: z.number().optional(),
   feedback: z.string().nullable(),
   branch: z.string().nullable(),
   done: z.array(z.string()),

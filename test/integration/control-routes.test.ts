@@ -101,6 +101,41 @@ describe('control commands over HTTP', () => {
     expect(await store.latest('acme', 'spoiled')).toMatchObject({ version: 0, projection: { status: 'running' } });
   });
 
+  it('resumes a failed execution in place once: 202 to running with resumes 1, then 409 from running; another tenant gets 404', async () => {
+    // A run that failed at task 1.2 after 1.1 was done, stored as the machine leaves it.
+    const failedAt = (snapshot: Record<string, unknown>) => ({
+      ...snapshot,
+      value: 'failed',
+      context: {
+        ...(snapshot.context as object),
+        phase: 'verify',
+        task: { id: '1.2', title: 'two' },
+        attempt: 3,
+        lastError: 'task 1.2: verification failed after 3 attempts',
+        reason: 'verify_failed',
+        progress: { done: 1, total: 2 },
+        results: {
+          '1.1': { status: 'done', attempts: 1, commit: 'abc', error: null, finishedAt: '2026-01-02T03:04:05.000Z' },
+          '1.2': { status: 'failed', reason: 'verify_failed', attempts: 3, commit: null, error: 'x', finishedAt: '2026-01-02T03:04:06.000Z' },
+        },
+      },
+      children: {},
+    });
+    const executionId = await running('failed-run', failedAt);
+    // The stored status row as the failing worker wrote it.
+    await handle.sql`UPDATE executions SET status = 'failed' WHERE id = ${executionId}`;
+    expect((await post('resume', 'failed-run', BETA)).status).toBe(404);
+    const res = await post('resume', 'failed-run');
+    expect(res.status).toBe(202);
+    expect(await res.json()).toMatchObject({ executionId, command: 'resume', from: 'failed', status: 'running' });
+    const after = (await (await fetch(`http://127.0.0.1:${runtime.port}/api/devteam/automation/status/failed-run`, { headers: { authorization: `Bearer ${ACME}` } })).json()) as Record<string, any>;
+    expect(after).toMatchObject({ executionId, status: 'running', phase: 'select', resumes: 1, lastError: null, finishedAt: null });
+    expect(Object.keys(after.results)).toEqual(['1.1']);
+    const again = await post('resume', 'failed-run');
+    expect(again.status).toBe(409);
+    expect(await again.json()).toMatchObject({ error: { code: 'invalid_transition', details: { from: 'running', command: 'resume' } } });
+  });
+
   it("answers 404 for an unknown project and for another tenant's, 400 for a malformed id", async () => {
     await running('acme-only');
     expect((await post('pause', 'nobody-here')).status).toBe(404);

@@ -132,6 +132,15 @@ describe('GET /openapi.json', () => {
     expect([...documented].filter((r) => !served.has(r)), 'documented but not registered').toEqual([]);
   });
 
+  it('describes what resume does to a failed execution, and the status says how often it was resumed', () => {
+    const resume = operationOf('post', '/api/devteam/automation/resume/{projectId}');
+    expect(resume.summary).toMatch(/failed one in place/);
+    expect(resume.summary).toMatch(/fresh budget of attempts/);
+    expect(Object.keys(resume.responses)).toEqual(expect.arrayContaining(['202', '404', '409']));
+    const status = operationOf('get', '/api/devteam/automation/status/{projectId}');
+    expect(status.responses['200'].description).toMatch(/resumes/);
+  });
+
   it('names every path parameter of every route, with a schema', () => {
     for (const [key, operation, path] of operations()) {
       const names = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]);

@@ -139,7 +139,8 @@ function until(actor: Actor, predicate: (s: ReturnType<Actor['getSnapshot']>) =>
   });
 }
 
-const settled = (s: { status: string }) => s.status === 'done';
+// `failed` takes RESUME (decision 0025): not final, so the run's end is read from the state.
+const settled = (s: { value: unknown }) => s.value === 'completed' || s.value === 'failed' || s.value === 'stopped';
 
 describe('parallel project machine', () => {
   it('runs independent tasks two at a time and merges one change at a time', async () => {
@@ -282,5 +283,23 @@ describe('parallel project machine', () => {
     expect(pushes).toEqual(['push:1.1:1', 'push:1.2:1', 'push:1.3:1']);
     // The restored lanes ran verify again (from its start), not implement.
     expect(second.calls.filter((c) => c.startsWith('implement:1.1') || c.startsWith('implement:1.2'))).toEqual([]);
+  });
+
+  it('resumes a failed run in place: the failed task again with a fresh budget numbered on, the others kept', async () => {
+    let fail = true;
+    const { steps, calls } = stepsFor([{ id: '1.1' }, { id: '1.2' }], {
+      implement: async (input) => (input.task!.id === '1.1' && fail ? { changed: false, files: [], failure: 'agent x exited 1', reason: 'agent_failed' } : { changed: true, files: ['a'] }),
+    });
+    const actor = start(steps, 2);
+    const failed = await until(actor, (s) => s.value === 'failed');
+    expect(failed.context.results['1.2']).toMatchObject({ status: 'done' });
+    fail = false;
+    actor.send({ type: 'RESUME' });
+    const end = await until(actor, settled);
+    expect(end.value).toBe('completed');
+    expect(end.context.results['1.1']).toMatchObject({ status: 'done', attempts: 4 });
+    expect(projectionOf(end).resumes).toBe(1);
+    expect(calls.filter((c) => c.startsWith('implement:1.1'))).toEqual(['implement:1.1:1', 'implement:1.1:2', 'implement:1.1:3', 'implement:1.1:4']);
+    expect(calls.filter((c) => c.startsWith('push:1.2'))).toEqual(['push:1.2:1']);
   });
 });

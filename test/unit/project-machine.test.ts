@@ -121,7 +121,8 @@ async function until(actor: ReturnType<typeof start>, predicate: (s: ReturnType<
   });
 }
 
-const isFinal = (s: { status: string }) => s.status === 'done';
+// `failed` takes RESUME (decision 0025), so it is settled without being XState-final.
+const isFinal = (s: { status: string; value: unknown }) => s.status === 'done' || s.value === 'failed';
 
 describe('project machine', () => {
   it('works through every task, then completes with each commit recorded', async () => {
@@ -347,7 +348,8 @@ describe('project machine', () => {
       stopping: { pause: false, resume: false, stop: false },
       stopped: { pause: false, resume: false, stop: false },
       completed: { pause: false, resume: false, stop: false },
-      failed: { pause: false, resume: false, stop: false },
+      // A failed run resumes in place (decision 0025).
+      failed: { pause: false, resume: true, stop: false },
     };
     const seen: Record<string, Record<ProjectCommand, boolean>> = {};
     const record = (s: ReturnType<ReturnType<typeof start>['getSnapshot']>) => {

@@ -16,6 +16,8 @@ export interface Projection {
   results: Record<string, unknown>;
   /** With parallelism > 1: every task in flight, oldest first (currentTask, phase and attempt are its); absent otherwise. */
   running?: Array<{ id: string; title: string; phase: string; attempt: number }>;
+  /** How often a failed run was resumed in place: read from the snapshot's context (no column of its own); 0 when never. */
+  resumes?: number;
 }
 
 export interface ExecutionRecord {

@@ -89,11 +89,18 @@ function toRecord(row: ExecutionRow): ExecutionRecord {
       lastError: row.lastError,
       results: row.results,
       ...(row.running ? { running: row.running } : {}),
+      resumes: resumesOf(row.snapshot),
     },
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
     finishedAt: row.finishedAt,
   };
+}
+
+/** The snapshot context's resume count (decision 0025); 0 for snapshots of builds before it. */
+function resumesOf(snapshot: unknown): number {
+  const n = (snapshot as { context?: { resumes?: unknown } } | null)?.context?.resumes;
+  return typeof n === 'number' && Number.isInteger(n) && n > 0 ? n : 0;
 }
 
 export class PostgresExecutionsStore implements ExecutionsStore {
