@@ -18,6 +18,11 @@ export { workBranch, WORK_BRANCH_PREFIX, type ProjectRef, type ProjectStepsDeps 
 export { loadPromptTemplates, defaultPromptTemplatesDir } from './prompt-templates.js';
 export { buildRepoContext, type RepoContextOptions } from './repo-context.js';
 
+/** The flat pipeline's step, or a lane's (decision 0028), by the input (each keeps its name for StepEnv.finishedStep). */
+function byLane<O>(flat: Step<O>, lane: Step<O>): Step<O> {
+  return (input, ctx) => (input.lane === undefined ? flat : lane)(input, ctx);
+}
+
 export function productionSteps(deps: ProjectStepsDeps, project: ProjectRef): ProjectSteps {
   // Artifacts are stored with every secret redacted: the diff and outputs of an attempt that wrote
   // one must not keep it (secret_in_diff names where, never the value).
@@ -28,7 +33,9 @@ export function productionSteps(deps: ProjectStepsDeps, project: ProjectRef): Pr
     <O>(run: (env: StepEnv, input: StepInput, ctx: StepContext) => Promise<O>): Step<O> =>
     async (input, ctx) => {
       try {
-        return await run(env, input, ctx);
+        const output = await run(env, input, ctx);
+        env.finishedStep(input, run.name);
+        return output;
       } catch (error) {
         env.forget();
         throw error;
@@ -40,8 +47,8 @@ export function productionSteps(deps: ProjectStepsDeps, project: ProjectRef): Pr
     implement: step(implementStep),
     verify: step(verifyStep),
     // A task in a lane (parallelism > 1) merges through the merge queue: lane-merge.ts.
-    merge: step((e, input, ctx) => (input.lane === undefined ? mergeStep(e, input, ctx) : laneMergeStep(e, input, ctx))),
-    push: step((e, input, ctx) => (input.lane === undefined ? pushStep(e, input, ctx) : lanePushStep(e, input, ctx))),
+    merge: byLane(step(mergeStep), step(laneMergeStep)),
+    push: byLane(step(pushStep), step(lanePushStep)),
     async cleanup(_input, { signal }) {
       await deps.sandbox.remove(project.tenant, project.projectId);
       // Every lane's sandbox and worktree too (parallelism > 1, decision 0028): their processes die.

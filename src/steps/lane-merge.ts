@@ -4,8 +4,7 @@
 // it was verified on, then PUSH fast-forwards the remote's base to it. A conflict leaves the lane
 // on the new base and names the paths, for the next attempt's prompt.
 import type { MergeOutput, PushOutput, StepInput } from '../machines/index.js';
-import { integrateLane, pushLane, setRef } from '../infra/repo/index.js';
-import { attemptRef } from './implement.js';
+import { attemptRef, integrateLane, pushLane, setRef } from '../infra/repo/index.js';
 import { commitMessage, integration, refuseSecrets } from './merge.js';
 import type { StepContext } from './step-context.js';
 import type { StepEnv } from './step-env.js';

@@ -2,6 +2,7 @@
 // sandbox, started or reused; with parallelism > 1, the same in the task's lane.
 import type { PrepOutput, StepInput } from '../machines/index.js';
 import { createWorkBranch, startLaneBranch } from '../infra/repo/index.js';
+import { selectStep } from './select.js';
 import type { StepContext } from './step-context.js';
 import { workBranch, type StepEnv } from './step-env.js';
 
@@ -14,8 +15,9 @@ export async function prepStep(env: StepEnv, input: StepInput, { signal }: StepC
     await env.sandbox(laneDir, input.lane);
     return { branch };
   }
-  // SELECT fetched a moment ago; a remote that moved since is handled by PUSH.
-  const repoDir = await env.local(signal);
+  // Right after this drive's SELECT the fetch is a moment old (a remote that moved since is handled by
+  // PUSH); after a takeover SELECT ran elsewhere and this checkout's origin refs may be old: fetch.
+  const repoDir = env.lastStep() === selectStep.name ? await env.local(signal) : await env.fetched(signal);
   await createWorkBranch(repoDir, branch, env.base, signal);
   await env.sandbox(repoDir);
   return { branch };

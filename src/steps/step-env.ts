@@ -5,7 +5,21 @@
 import { existsSync } from 'node:fs';
 import type { ArtifactsStore } from '../infra/db/index.js';
 import { laneLimits, readTenantSecret, type InitializeBody, type PromptTemplates, type Task, type TaskList } from '../project/index.js';
-import { createWorkBranch, currentBranch, ensureLaneWorkTree, lanePaths, projectPaths, removeStaleLocks, startLaneBranch, type RepoCache } from '../infra/repo/index.js';
+import {
+  attemptRef,
+  checkoutAttempt,
+  createWorkBranch,
+  currentBranch,
+  ensureLaneWorkTree,
+  fetchAttempt,
+  lanePaths,
+  projectPaths,
+  removeStaleLocks,
+  resolveRef,
+  startLaneBranch,
+  type RemoteCall,
+  type RepoCache,
+} from '../infra/repo/index.js';
 import type { StepInput } from '../machines/index.js';
 import { SandboxError, type ProjectSandbox, type Sandbox } from '../infra/sandbox/index.js';
 import type { SecretScanner } from '../infra/secrets/index.js';
@@ -43,6 +57,14 @@ export class StepEnv {
   private checkout: string | undefined;
   /** The sandbox handle per work tree (the checkout's; each lane's), ensured once per drive. */
   private readonly boxes = new Map<string, ProjectSandbox>();
+  /**
+   * The last step this drive finished. A step right after another of this drive finds the checkout as
+   * that one left it; after a takeover or a restart (a new drive) it may be another worker's, or this
+   * worker's from long ago (its origin refs stale): then PREP fetches, IMPLEMENT rebuilds the work
+   * branch, MERGE and PUSH ask the remote whether an earlier owner already pushed the task.
+   * (Parallelism 1 only: lanes keep their own work trees, decision 0028.)
+   */
+  private finished: { step: string; taskId: string | null; attempt: number } | null = null;
 
   constructor(
     readonly deps: ProjectStepsDeps,
@@ -100,6 +122,54 @@ export class StepEnv {
     await this.fetched(signal);
     await createWorkBranch(repoDir, branch, this.base, signal);
     return { repoDir, recreated: true };
+  }
+
+  /** Records that this drive finished `step` (a step function's name) for the input's task and attempt. */
+  finishedStep(input: { task: { id: string } | null; attempt: number }, step: string): void {
+    this.finished = { step, taskId: input.task?.id ?? null, attempt: input.attempt };
+  }
+
+  /** Whether the last step this drive finished was `step` of the input's task and attempt. */
+  justFinished(input: { task: { id: string } | null; attempt: number }, step: string): boolean {
+    const f = this.finished;
+    return f !== null && f.step === step && f.taskId === (input.task?.id ?? null) && f.attempt === input.attempt;
+  }
+
+  /** The name of the last step this drive finished, whatever its task. */
+  lastStep(): string | null {
+    return this.finished?.step ?? null;
+  }
+
+  /** Whether the last step this drive finished worked on task `taskId` (PREP, an earlier attempt). */
+  drove(taskId: string): boolean {
+    return this.finished?.taskId === taskId;
+  }
+
+  /** What a network git call of this project needs: the remote and the per-call credentials (as PUSH). */
+  remote(signal: AbortSignal): RemoteCall {
+    return { url: this.config.repository.url, credentials: this.credentials(), signal };
+  }
+
+  /**
+   * The commit attempt `attempt` of the task left (decision 0025): this worker's own ref, or else the
+   * one IMPLEMENT pushed to the remote (another worker made it); null when neither has it.
+   */
+  async attemptCommit(repoDir: string, executionId: string, taskId: string, attempt: number, signal: AbortSignal): Promise<string | null> {
+    const ref = attemptRef(executionId, taskId, attempt);
+    return (await resolveRef(repoDir, ref, signal)) ?? (await fetchAttempt(repoDir, ref, this.remote(signal)));
+  }
+
+  /**
+   * The checkout on the task's work branch with the work tree exactly as the current attempt left it,
+   * on whichever worker ran it: what VERIFY builds and MERGE commits.
+   */
+  async onAttempt(input: { executionId: string; task: { id: string } | null; attempt: number; branch: string | null }, signal: AbortSignal): Promise<string> {
+    const repoDir = await this.local(signal);
+    const taskId = input.task!.id;
+    const commit = await this.attemptCommit(repoDir, input.executionId, taskId, input.attempt, signal);
+    if (!commit) throw new Error(`the change of attempt ${input.attempt} of task ${taskId} is neither on this worker nor on the remote (${attemptRef(input.executionId, taskId, input.attempt)})`);
+    await checkoutAttempt(repoDir, input.branch!, commit, signal);
+    return repoDir;
   }
 
   /**
@@ -173,6 +243,7 @@ export class StepEnv {
    * locks, the checkout or sandbox may be what failed) and after cleanup removed the sandbox.
    */
   forget(): void {
+    this.finished = null;
     this.checkout = undefined;
     this.boxes.clear();
   }

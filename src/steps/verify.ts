@@ -13,8 +13,8 @@ const FEEDBACK_BYTES = 16 * 1024;
 const MAX_LINES = 5_000;
 
 export async function verifyStep(env: StepEnv, input: StepInput, { signal, log, output }: StepContext): Promise<VerifyOutput> {
-  const { repoDir, recreated } = await env.workTree(input, signal);
-  if (recreated) throw new Error(`the change of task ${input.task!.id} is not on this worker (it was made on a worker that stopped); the task must be implemented again`);
+  // The attempt's change: in its lane (parallelism > 1), or from this worker's checkout or, after a takeover, from the remote.
+  const repoDir = input.lane === undefined ? await env.onAttempt(input, signal) : await laneOnBranch(env, input, signal);
   const { workspacePath } = await env.sandbox(repoDir, input.lane);
   const { commands, timeoutSec } = env.config.verify;
   const ran: Array<{ argv: string[]; outcome: string; exitCode: number | null; durationMs: number }> = [];
@@ -62,4 +62,11 @@ export async function verifyStep(env: StepEnv, input: StepInput, { signal, log, 
     meta: { ok: result.ok, commands: ran, ...(result.fingerprint ? { fingerprint: result.fingerprint } : {}) },
   });
   return result;
+}
+
+/** A lane's work tree on the task's branch; gone (another worker, a lost disk): the task must be implemented again. */
+async function laneOnBranch(env: StepEnv, input: StepInput, signal: AbortSignal): Promise<string> {
+  const { repoDir, recreated } = await env.workTree(input, signal);
+  if (recreated) throw new Error(`the change of task ${input.task!.id} is not on this worker (it was made on a worker that stopped); the task must be implemented again`);
+  return repoDir;
 }

@@ -83,6 +83,8 @@ describe('failure guards', () => {
     expect(final.results['1.1']).toMatchObject({ status: 'failed', reason: 'secret_in_diff' });
     expect(final.lastError).toMatch(/config\.js:3/);
     expect(await git(remote.bare, 'rev-parse', 'refs/heads/main')).toBe(before);
+    // Nor did the attempt leave the worker as an attempt ref (decision 0025).
+    expect(await git(remote.bare, 'for-each-ref', 'refs/devteam/')).toBe('');
     expect(frames.some((f) => f.type === 'execution-update' && f.payload.reason === 'secret_in_diff')).toBe(true);
     // The attempt's diff is kept, with the value redacted.
     expect(list.find((a) => a.kind === 'diff')?.content).toMatch(/config\.js[\s\S]*token: "\[REDACTED\]"/);

@@ -9,9 +9,10 @@ export { assertRemoteUrl, credentialEnv, DEFAULT_GIT_USERNAME, gitProcessEnv, re
 export type { GitCredentials } from './git-credentials.js';
 export { classifyGitFailure, RepoError } from './git-errors.js';
 export type { GitFailure, RepoErrorCode } from './git-errors.js';
-export { changedBetween, changedFiles, commitsAhead, currentBranch, createWorkBranch, deleteWorkBranches, removeStaleLocks, resetToBase, resolveRef, restoreTree, saveWorkTree, snapshotTree } from './work-tree.js';
+export { changedBetween, changedFiles, checkoutAttempt, commitsAhead, currentBranch, createWorkBranch, deleteWorkBranches, removeStaleLocks, resetToBase, resolveRef, restoreTree, saveWorkTree, snapshotTree } from './work-tree.js';
 export { commitWork, mergeIntoBase, MergeConflictError, pushBase, type CommitWorkOptions, type GitAuthor, type MergeOptions, type PushOptions } from './integrate.js';
-export { EXECUTION_TRAILER, mergedTasks, TASK_TRAILER, withTaskTrailers } from './task-trailers.js';
+export { EXECUTION_TRAILER, mergedTasks, TASK_TRAILER, tasksMergedBy, withTaskTrailers } from './task-trailers.js';
+export { attemptRef, attemptRefPrefix, fetchAttempt, publishAttempt, removeAttemptRefs, type RemoteCall } from './attempt-refs.js';
 export { diffOf, DiffError, type ChangedFile, type DiffResult } from './diff.js';
 export { addedLines, parsePatchLog, type AddedLine } from './added-lines.js';
 export { ensureLaneWorkTree, forkPoint, integrateLane, pushLane, removeLaneWorkTrees, resetToForkPoint, setRef, startLaneBranch, type LaneMergeOptions, type LaneMergeResult, type LanePushOptions } from './lanes.js';

@@ -36,6 +36,11 @@ export interface PushOptions extends MergeOptions {
   credentials?: GitCredentials;
   /** Deadline of each network git run (push, fetch). */
   timeoutMs?: number;
+  /**
+   * Asked after a rejected push has fetched the remote's base: the remote's tip when the change is
+   * already on it (an earlier owner's push landed meanwhile), so it is not integrated a second time.
+   */
+  landed?: () => Promise<string | null>;
 }
 
 /** A merge or rebase that stopped on conflicts; the repository has been restored before this is thrown. */
@@ -122,6 +127,8 @@ export async function pushBase(repoDir: string, opts: PushOptions): Promise<{ sh
       const detail = redactText(firstUsefulLine(fetch.stderr) || `git exited with ${fetch.exitCode}`, secrets);
       throw new RepoError('fetch_failed', `fetch of ${remote} failed (${failure}): ${detail}`, { remote, failure, exitCode: fetch.exitCode });
     }
+    const landed = await opts.landed?.();
+    if (landed) return { sha: landed, pushed: false, retried: true };
     await integrate(repoDir, opts, remote);
   }
 }

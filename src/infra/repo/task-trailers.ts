@@ -59,3 +59,39 @@ export async function mergedTasks(repoDir: string, rev: string, signal?: AbortSi
   }
   return merged;
 }
+
+/**
+ * Task id → the newest commit reachable from `rev` whose trailers name both the task and the
+ * execution `executionId`: the tasks this execution merged and pushed. MERGE and PUSH ask it after a
+ * takeover, so a change already on the remote is never applied twice (even under restart "all",
+ * where an earlier execution's trailer for the same task is on the base too).
+ */
+export async function tasksMergedBy(repoDir: string, rev: string, executionId: string, signal?: AbortSignal): Promise<Map<string, string>> {
+  if (!TRAILER_VALUE.test(executionId) || /\t/.test(executionId)) return new Map();
+  const run = await runGit(
+    [
+      'log',
+      '--basic-regexp',
+      '--regexp-ignore-case',
+      `--grep=^${EXECUTION_TRAILER}`,
+      `--format=%H%x09%(trailers:key=${EXECUTION_TRAILER},valueonly,separator=%x2C)%x09%(trailers:key=${TASK_TRAILER},valueonly,separator=%x09)`,
+      rev,
+      '--',
+    ],
+    { workTree: repoDir, env: gitProcessEnv(), timeoutMs: LOCAL_TIMEOUT_MS, signal },
+  );
+  signal?.throwIfAborted();
+  if (run.exitCode !== 0) {
+    const detail = run.timedOut ? `no answer within ${LOCAL_TIMEOUT_MS} ms` : redactText(firstUsefulLine(run.stderr) || `git exited with ${run.exitCode}`);
+    throw new RepoError('checkout_failed', `git log failed in the checkout: ${detail}`, { failure: run.timedOut ? 'timeout' : 'other', exitCode: run.exitCode });
+  }
+  const lines = run.stdout.split('\n');
+  if (run.truncated) lines.pop();
+  const merged = new Map<string, string>();
+  for (const line of lines) {
+    const [sha, executions, ...ids] = line.split('\t');
+    if (!sha || !/^[0-9a-f]{40,64}$/.test(sha) || !(executions ?? '').split(',').includes(executionId)) continue;
+    for (const id of ids) if (id && !merged.has(id)) merged.set(id, sha);
+  }
+  return merged;
+}

@@ -136,3 +136,21 @@ export async function removeStaleLocks(gitDir: string, olderThanMs = 10_000): Pr
   const cutoff = Date.now() - olderThanMs;
   return removeLocks(gitDir, (mtimeMs) => mtimeMs < cutoff);
 }
+
+/**
+ * The checkout as the attempt `commit` (from saveWorkTree) left it: on `branch` at the commit's parent
+ * (the base the attempt was made on) with the work tree and index at the commit's tree. A no-op when
+ * it is already so (the worker that ran the attempt); otherwise — another worker after a takeover, or
+ * a work tree a crash left half-changed — everything tracked and untracked is replaced (ignored files
+ * stay, so builds stay warm). The commit's tree is data: it is only ever checked out, never run by git.
+ */
+export async function checkoutAttempt(repoDir: string, branch: string, commit: string, signal?: AbortSignal): Promise<void> {
+  const parent = (await git(repoDir, ['rev-parse', '--verify', '--quiet', `${commit}^1^{commit}`], signal)).trim();
+  const tree = (await git(repoDir, ['rev-parse', '--verify', '--quiet', `${commit}^{tree}`], signal)).trim();
+  const onBranch = (await currentBranch(repoDir, signal).catch(() => '')) === branch && (await resolveRef(repoDir, 'HEAD', signal)) === parent;
+  if (onBranch && (await snapshotTree(repoDir, signal)) === tree) return;
+  await git(repoDir, ['reset', '--quiet', '--hard'], signal);
+  await git(repoDir, ['clean', '-ffdq'], signal);
+  await git(repoDir, ['checkout', '--quiet', '-B', branch, parent, '--'], signal);
+  await git(repoDir, ['read-tree', '--reset', '-u', tree], signal);
+}
