@@ -12,8 +12,10 @@ import type { StepEnv } from './step-env.js';
 export async function laneMergeStep(env: StepEnv, input: StepInput, { signal, log }: StepContext): Promise<MergeOutput> {
   const { repoDir, recreated } = await env.onLaneBranch(input.lane!, input.branch!, signal);
   if (recreated) throw new Error(`the change of task ${input.task!.id} is not on this worker (it was made on a worker that stopped); the task must be implemented again`);
-  // The remote's latest base: what other lanes (and anyone else) pushed meanwhile.
-  await env.fetched(signal);
+  // The base as this worker knows it: the other lanes' pushes moved its origin ref already. Only after
+  // PUSH found the remote moved by someone else (a later round) is it fetched: one git run less in
+  // the queue's serial part, and a stale ref costs one refused push, never a wrong merge.
+  if ((input.round ?? 0) > 0) await env.fetched(signal);
   const { branch, base, mode, message, author } = integration(env, input);
   const result = await integrateLane(repoDir, { branch, base, mode, commitMessage: commitMessage(input), mergeMessage: message, author, signal });
   // The next attempt, if there is one, starts from what this left: the rebased change, or the new base after a conflict.

@@ -302,4 +302,23 @@ describe('parallel project machine', () => {
     expect(calls.filter((c) => c.startsWith('implement:1.1'))).toEqual(['implement:1.1:1', 'implement:1.1:2', 'implement:1.1:3', 'implement:1.1:4']);
     expect(calls.filter((c) => c.startsWith('push:1.2'))).toEqual(['push:1.2:1']);
   });
+
+  it('merges again (and verifies again) when PUSH finds the base moved by someone outside the run', async () => {
+    let refusedOnce = false;
+    const { steps, calls, repo } = stepsFor([{ id: '1.1' }], {
+      push: async (input) => {
+        if (!refusedOnce) {
+          refusedOnce = true;
+          repo.advance(); // someone else pushed
+          return { commit: `c-${input.task!.id}`, moved: true };
+        }
+        repo.advance();
+        return { commit: `c-${input.task!.id}` };
+      },
+    });
+    const end = await until(start(steps, 2), settled);
+    expect(end.value).toBe('completed');
+    expect(calls.filter((c) => c.includes(':1.1:'))).toEqual(['prep:1.1:1', 'implement:1.1:1', 'verify:1.1:1', 'merge:1.1:1', 'push:1.1:1', 'merge:1.1:1', 'verify:1.1:1', 'push:1.1:1']);
+    expect(end.context.results['1.1']).toMatchObject({ status: 'done', attempts: 1 });
+  });
 });
