@@ -7,7 +7,7 @@ import type { ExecutionRecord, ExecutionsStore } from '../infra/db/index.js';
 import { ExecutionStoreError } from '../infra/db/index.js';
 import type { Lease, LeaseGrant } from '../infra/lease/index.js';
 import type { Logger } from '../infra/log.js';
-import { lifecycleOf, projectionOf, projectMachine, restoreOptions, stampedStep } from '../machines/index.js';
+import { lifecycleOf, machineOf, projectionOf, restoreOptions, stampedStep } from '../machines/index.js';
 import type { ProjectSteps } from '../steps/index.js';
 import { ProjectStream } from './project-stream.js';
 import { executionUpdate } from '../client/index.js';
@@ -145,7 +145,7 @@ export class ProjectRun {
         let ended = false;
         let writes: Promise<void> = Promise.resolve();
         // A stored snapshot that does not parse fails here with InvalidSnapshotError (code invalid_snapshot).
-        const actor = createActor(projectMachine.provide({ actors: this.actors(steps, log, stream) }), {
+        const actor = createActor(machineOf(record.snapshot).provide({ actors: this.actors(steps, log, stream) }), {
           ...restoreOptions(record.snapshot),
           inspect: this.deps.inspect,
         });
@@ -213,7 +213,7 @@ export class ProjectRun {
     const clock = () => new Date();
     const wrap = (name: keyof ProjectSteps) =>
       stampedStep<unknown>(async ({ input, signal }) => {
-        const stepLog = log.child({ step: name, task: input.task?.id, attempt: input.attempt });
+        const stepLog = log.child({ step: name, task: input.task?.id, attempt: input.attempt, ...(input.lane !== undefined ? { lane: input.lane } : {}) });
         stepLog.info('step started');
         const source = name === 'verify' ? 'verify' : 'agent';
         const output = (s: 'stdout' | 'stderr', text: string) => stream?.line({ source, taskId: input.task?.id ?? null, attempt: input.attempt, stream: s, text });
@@ -236,7 +236,8 @@ export class ProjectRun {
           }
         };
         if (!JOURNALED.has(name)) return timed();
-        const key = `${input.task?.id ?? '-'}:${name}:${input.attempt}`;
+        // A lane's attempt may pass the merge queue more than once (re-verify, merge again): its round tells them apart.
+        const key = `${input.task?.id ?? '-'}:${name}:${input.attempt}${input.round ? `:${input.round}` : ''}`;
         const previous = await executions.stepResult(input.executionId, key);
         if (previous?.status === 'succeeded') {
           stepLog.info('step finished before a restart: reusing its result');

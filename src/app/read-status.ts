@@ -37,6 +37,8 @@ export function statusBody(projectId: string, execution: ExecutionRecord) {
     results: p.results,
     // Reported by the agents over every attempt; null figures were never reported (README, "Usage and budgets").
     usage: p.usage ?? null,
+    // Only with parallelism > 1: the tasks in flight (decision 0028).
+    ...(p.running ? { running: p.running } : {}),
     resumes: p.resumes ?? 0,
     createdAt: execution.createdAt,
     updatedAt: execution.updatedAt,

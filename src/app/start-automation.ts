@@ -4,12 +4,11 @@
 // path by which a worker starts the project's actor (the reconcile poll is the safety net). Every
 // front calls this: POST /initialize, POST /events with an initialize body as its payload.
 import { createHash } from 'node:crypto';
-import { initialTransition } from 'xstate';
 import { DEVTEAM_AUTOMATION, type EventQueue } from './event-job.js';
 import { ExecutionStoreError, type EventsStore, type ExecutionsStore } from '../infra/db/index.js';
 import type { Kv } from '../infra/kv/index.js';
 import type { Logger } from '../infra/log.js';
-import { PROJECT_MACHINE_ID, PROJECT_MACHINE_VERSION, projectionOf, projectMachine } from '../machines/index.js';
+import { initialExecution, PROJECT_MACHINE_ID, PROJECT_MACHINE_VERSION } from '../machines/index.js';
 import { initializeBodySchema, initializePolicyIssues, type FileRemotePolicy, type InitializeBody } from '../project/index.js';
 import { ApiError, validationError, validationFailed } from './errors.js';
 import { dispatchCommitted } from './dispatch-event.js';
@@ -95,7 +94,7 @@ async function storeExecution(
   row: { tenant: string; body: InitializeBody; executionId: string; eventId: string; correlationId: string },
 ): Promise<void> {
   const { tenant, body, executionId, eventId, correlationId } = row;
-  const [initial] = initialTransition(projectMachine, { projectId: body.projectId, executionId });
+  const initial = initialExecution({ projectId: body.projectId, executionId, parallelism: body.parallelism });
   await storeCall(() =>
     deps.executions
       .create(
@@ -106,8 +105,8 @@ async function storeExecution(
           eventId,
           config: body as unknown as Record<string, unknown>,
           machine: { id: PROJECT_MACHINE_ID, version: PROJECT_MACHINE_VERSION },
-          snapshot: projectMachine.getPersistedSnapshot(initial),
-          projection: projectionOf(initial),
+          snapshot: initial.snapshot,
+          projection: initial.projection,
         },
         (tx) => deps.events.insert({ id: eventId, tenant, type: DEVTEAM_AUTOMATION, projectId: body.projectId, correlationId, payload: { executionId, tenant } }, tx),
       )

@@ -26,6 +26,11 @@ export const ExecutionUpdateSchema = z.object({
   usage: z
     .object({ inputTokens: z.number().nullable(), outputTokens: z.number().nullable(), costUsd: z.number().nullable() })
     .optional(),
+  /**
+   * With parallelism > 1 (absent otherwise, and from older servers): every task in flight, oldest
+   * first; `task`, `phase` and `attempt` are the first one's. Phases include `queued` and `reverify`.
+   */
+  running: z.array(z.object({ id: z.string(), title: z.string(), phase: z.string(), attempt: z.number().int().nonnegative() })).optional(),
   /** How often this failed execution was resumed in place (decision 0025); absent when never (and from older servers). */
   resumes: z.number().int().positive().optional(),
 });
@@ -39,6 +44,7 @@ export function executionUpdate(
     results?: Record<string, unknown>;
     reason?: string | null;
     usage?: ExecutionUpdate['usage'] | null;
+    running?: ExecutionUpdate['running'];
     resumes?: number;
   },
 ): ExecutionUpdate {
@@ -49,7 +55,7 @@ export function executionUpdate(
   const failed = results.find((r) => r?.status === 'failed' && typeof r.reason === 'string');
   const reason = p.reason ?? (failed?.reason as string | undefined);
   const resumes = p.resumes ?? 0;
-  return { ...update, ...(reason ? { reason } : {}), ...(skipped > 0 ? { skipped } : {}), ...(p.usage ? { usage: p.usage } : {}), ...(resumes > 0 ? { resumes } : {}) };
+  return { ...update, ...(reason ? { reason } : {}), ...(skipped > 0 ? { skipped } : {}), ...(p.usage ? { usage: p.usage } : {}), ...(resumes > 0 ? { resumes } : {}), ...(p.running ? { running: p.running } : {}) };
 }
 
 /** Payload of `execution-log`: a batch of output lines of the agent or of a verify command. */

@@ -29,6 +29,9 @@ function statusLine(frame: Frame, raw: unknown, update: ExecutionUpdate): string
   }
   parts.push(`${update.progress.done}/${update.progress.total} done${update.skipped ? ` (${update.skipped} skipped)` : ''}`);
   if (update.usage) parts.push(usageText(update.usage));
+  // Parallelism > 1: every other task in flight, as id:phase#attempt.
+  const others = (update.running ?? []).slice(1);
+  if (others.length > 0) parts.push(`also ${others.map((t) => `${t.id}:${t.phase}#${t.attempt}`).join(' ')}`);
   if (update.resumes) parts.push(`resumed ×${update.resumes}`);
   if (update.lastError) parts.push(`error: ${update.lastError}${update.reason ? ` (${update.reason})` : ''}`);
   return parts.join('  ');

@@ -180,7 +180,7 @@ function paths(): Json {
         security: authed,
         parameters: [projectId],
         responses: {
-          '200': jsonReply('status, phase, currentTask, progress {done,total}, attempt, lastError, results, resumes (how often the failed run was resumed in place), timestamps'),
+          '200': jsonReply('status, phase, currentTask, progress {done,total}, attempt, lastError, results, resumes (how often the failed run was resumed in place), running (parallelism > 1: the tasks in flight), timestamps'),
           ...errorResponses(['invalid_id', 'not_found', ...STORE_CODES]),
         },
       },

@@ -58,7 +58,19 @@ export {
 } from './step-contracts.js';
 export { FAILURE_REASONS, failureReasonOf, type FailureReason } from './failure-reasons.js';
 export { stampedStep, stampOfFailure, StepFailure, UNSTAMPED, type StepRun } from './stamped-step.js';
-export { canTransition, lifecycleOf, projectionOf, type ProjectProjection, type ProjectSnapshot } from './projection.js';
-export { InvalidSnapshotError, parsePersistedSnapshot, persistedProjectSnapshotSchema, restoreOptions, restoreSnapshot, type PersistedProjectSnapshot } from './persisted-snapshot.js';
-export { applyCommand, statusOf, type CommandOutcome } from './project-commands.js';
+export { canTransition, lifecycleOf, projectionOf, type ProjectProjection, type ProjectSnapshot, type RunningTask } from './projection.js';
+export {
+  InvalidSnapshotError,
+  isParallelSnapshot,
+  machineOf,
+  parsePersistedSnapshot,
+  persistedParallelSnapshotSchema,
+  persistedProjectSnapshotSchema,
+  restoreOptions,
+  restoreSnapshot,
+  type PersistedProjectSnapshot,
+} from './persisted-snapshot.js';
+export { parallelProjectMachine, LANES } from './parallel-machine.js';
+export { initialParallelContext, LANE_PHASES, laneSchema, parallelContextSchema, type Lane, type LanePhase, type ParallelContext, type ParallelInput } from './parallel-context.js';
+export { applyCommand, initialExecution, statusOf, type CommandOutcome } from './project-commands.js';
 export { transitionEvents, type TransitionEvent, type TransitionView } from './transition-events.js';

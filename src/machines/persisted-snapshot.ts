@@ -2,6 +2,8 @@
 // by hand or cut short fails here with a typed error naming the fields, not deep inside XState.
 import { createActor, type Snapshot } from 'xstate';
 import { z } from 'zod';
+import { LANE_PHASES, parallelContextSchema, type ParallelInput } from './parallel-context.js';
+import { parallelProjectMachine } from './parallel-machine.js';
 import { LIFECYCLE_STATUSES, projectContextSchema, type ProjectInput } from './project-context.js';
 import { projectMachine } from './project-machine.js';
 import type { ProjectSnapshot } from './projection.js';
@@ -12,14 +14,34 @@ const settled = LIFECYCLE_STATUSES.filter((s) => s !== 'running');
 /** The state value: `{ running: <phase> }` or another lifecycle state. */
 const stateValueSchema = z.union([z.strictObject({ running: z.enum(PIPELINE_PHASES) }), z.enum(settled)]);
 
-export const persistedProjectSnapshotSchema = z.looseObject({
+const snapshotShape = {
   status: z.enum(['active', 'done', 'error', 'stopped']),
-  value: stateValueSchema,
   historyValue: z.record(z.string(), z.array(z.looseObject({ id: z.string() }))),
-  context: projectContextSchema,
-  // The invoked step, if any: restored and started again (steps are idempotent).
+  // The invoked steps, if any: restored and started again (steps are idempotent).
   children: z.record(z.string(), z.looseObject({ src: z.enum(STEP_NAMES), snapshot: z.unknown() })),
-});
+};
+
+/** The flat machine's (parallelism 1): every snapshot stored before decision 0028 is one. */
+export const persistedProjectSnapshotSchema = z.looseObject({ ...snapshotShape, value: stateValueSchema, context: projectContextSchema });
+
+/** The parallel machine's: `{ running: { lanes: { scheduler, lane0, … } } }` while running. */
+const parallelValueSchema = z.union([
+  z.strictObject({ running: z.strictObject({ lanes: z.record(z.string(), z.enum(['idle', 'select', ...LANE_PHASES])) }) }),
+  z.enum(settled),
+]);
+export const persistedParallelSnapshotSchema = z.looseObject({ ...snapshotShape, value: parallelValueSchema, context: parallelContextSchema });
+
+/** Which machine a stored snapshot belongs to: the parallel one keeps lanes in its context. */
+export function isParallelSnapshot(stored: unknown): boolean {
+  const context = (stored as { context?: unknown } | null)?.context;
+  return typeof context === 'object' && context !== null && 'lanes' in context;
+}
+
+/** The machine that restores a stored snapshot (see isParallelSnapshot). */
+export function machineOf(stored: unknown): typeof projectMachine {
+  // One lifecycle and one event set: callers use both machines through the flat one's type.
+  return (isParallelSnapshot(stored) ? parallelProjectMachine : projectMachine) as unknown as typeof projectMachine;
+}
 
 /** One error for every way a stored snapshot can be unusable; `issues` says where. */
 export class InvalidSnapshotError extends Error {
@@ -32,10 +54,11 @@ export class InvalidSnapshotError extends Error {
 
 /** A checked stored snapshot: what createActor(projectMachine, { snapshot }) may restore. */
 export type PersistedProjectSnapshot = Snapshot<unknown> & Pick<z.infer<typeof persistedProjectSnapshotSchema>, 'value' | 'context'>;
+// (A parallel snapshot passes as one: the callers read its lifecycle and context through projection.ts.)
 
 /** A stored snapshot, checked; throws InvalidSnapshotError. */
 export function parsePersistedSnapshot(stored: unknown): PersistedProjectSnapshot {
-  const parsed = persistedProjectSnapshotSchema.safeParse(stored);
+  const parsed = (isParallelSnapshot(stored) ? persistedParallelSnapshotSchema : persistedProjectSnapshotSchema).safeParse(stored);
   if (!parsed.success) {
     throw new InvalidSnapshotError(parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })));
   }
@@ -53,10 +76,11 @@ export function parsePersistedSnapshot(stored: unknown): PersistedProjectSnapsho
 export function restoreOptions(stored: unknown): { snapshot: PersistedProjectSnapshot; input: ProjectInput } {
   const snapshot = parsePersistedSnapshot(stored);
   const { projectId, executionId } = snapshot.context;
-  return { snapshot, input: { projectId, executionId } };
+  const parallelism = (snapshot.context as Partial<ParallelInput>).parallelism;
+  return { snapshot, input: { projectId, executionId, ...(parallelism ? { parallelism } : {}) } };
 }
 
 /** Restores a stored snapshot as a machine snapshot (no actor started, no step run). */
 export function restoreSnapshot(stored: unknown): ProjectSnapshot {
-  return createActor(projectMachine, restoreOptions(stored)).getSnapshot();
+  return createActor(machineOf(stored), restoreOptions(stored)).getSnapshot();
 }

@@ -10,6 +10,7 @@ export const LIFECYCLE_STATUSES = ['running', 'paused', 'stopping', 'stopped', '
 export type LifecycleStatus = (typeof LIFECYCLE_STATUSES)[number];
 
 export const projectInputSchema = z.object({ projectId: z.string(), executionId: z.string() });
+// (The parallel machine's input adds `parallelism`; see parallel-context.ts.)
 export type ProjectInput = z.infer<typeof projectInputSchema>;
 
 export const projectContextSchema = projectInputSchema.extend({

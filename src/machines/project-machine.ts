@@ -97,10 +97,21 @@ function unchangedFeedback(o: ImplementOutput): string {
 const usageOf = (u: AgentUsage | null | undefined) => (u ? { usage: u } : {});
 
 /** The results of the tasks SELECT found already merged: skipped, at the time SELECT finished. */
-function skippedResults(o: Stamped<SelectOutput>): Record<string, TaskResult> {
+export function skippedResults(o: Stamped<SelectOutput>): Record<string, TaskResult> {
   const skipped = (o.skipped ?? []).map((t) => [t.id, { status: 'skipped', reason: 'already_merged', attempts: 0, commit: t.commit, error: null, finishedAt: o.at }] as const);
   return Object.fromEntries(skipped);
 }
+
+/** The steps both project machines invoke by name; production and tests provide them. */
+export const STEP_PLACEHOLDERS = {
+  select: notProvided('select'),
+  prep: notProvided('prep'),
+  implement: notProvided('implement'),
+  verify: notProvided('verify'),
+  merge: notProvided('merge'),
+  push: notProvided('push'),
+  cleanup: notProvided('cleanup'),
+};
 
 export const projectSetup = setup({
   types: {
@@ -108,15 +119,7 @@ export const projectSetup = setup({
     context: {} as ProjectContext,
     events: {} as ProjectEvent,
   },
-  actors: {
-    select: notProvided('select'),
-    prep: notProvided('prep'),
-    implement: notProvided('implement'),
-    verify: notProvided('verify'),
-    merge: notProvided('merge'),
-    push: notProvided('push'),
-    cleanup: notProvided('cleanup'),
-  },
+  actors: STEP_PLACEHOLDERS,
   guards: {
     hasTask: (_, o: SelectOutput) => o.task !== null,
     allDone: (_, o: SelectOutput) => o.task === null && o.reason === 'all_done',

@@ -74,6 +74,16 @@ export const stepInputSchema = z.object({
   done: z.array(z.string()),
   /** Results of finished tasks (e.g. the commits of a task's dependencies, for the prompt). */
   results: z.record(z.string(), taskResultSchema),
+  /** With parallelism > 1 (decision 0028): the lane (0-based) whose worktree and sandbox the step works in. */
+  lane: z.number().int().nonnegative().optional(),
+  /**
+   * With parallelism > 1: how often this attempt went back through the merge queue (a re-verify or
+   * a merge after the base moved); part of the journal key, so a second verify of an attempt runs.
+   */
+  round: z.number().int().nonnegative().optional(),
+  /** SELECT with parallelism > 1: the tasks running in lanes (not to be picked again) and how many to pick at most. */
+  busy: z.array(z.string()).optional(),
+  slots: z.number().int().nonnegative().optional(),
 });
 export type StepInput = z.infer<typeof stepInputSchema>;
 
@@ -83,7 +93,13 @@ export type SkippedTask = z.infer<typeof skippedTaskSchema>;
 
 /** `progress` counts the skipped tasks as done; `skipped` lists each of them once, the first time it is found. */
 export const selectOutputSchema = z.union([
-  z.object({ task: selectedTaskSchema, progress: progressSchema, skipped: z.array(skippedTaskSchema).optional() }),
+  z.object({
+    task: selectedTaskSchema,
+    progress: progressSchema,
+    skipped: z.array(skippedTaskSchema).optional(),
+    /** With parallelism > 1: every ready task not done nor running, in list order, at most `slots` (`task` is the first). */
+    ready: z.array(selectedTaskSchema).optional(),
+  }),
   z.object({
     task: z.null(),
     reason: z.enum(['all_done', 'blocked']),
@@ -120,13 +136,25 @@ export const verifyOutputSchema = z.object({
   fingerprint: z.string().optional(),
   /** When not ok because a command printed nothing and changed no file for verify.stallSec (no fingerprint then). */
   stalled: z.boolean().optional(),
+  /** In a lane: the base commit the verified tree is built on (the merge queue re-verifies when the base moved past it). */
+  base: z.string().optional(),
 });
 export type VerifyOutput = z.infer<typeof verifyOutputSchema>;
 
-export const mergeOutputSchema = z.object({ commit: z.string() });
+export const mergeOutputSchema = z.object({
+  commit: z.string(),
+  /** In a lane: the base commit the change was rebased onto (the remote's tip when its turn came). */
+  base: z.string().optional(),
+  /** In a lane: the change conflicts with the base at these paths; nothing was merged and the lane is back on the base. */
+  conflict: z.array(z.string()).optional(),
+});
 export type MergeOutput = z.infer<typeof mergeOutputSchema>;
 
-export const pushOutputSchema = z.object({ commit: z.string() });
+export const pushOutputSchema = z.object({
+  commit: z.string(),
+  /** In a lane: the remote's base moved since MERGE (someone else pushed): nothing was pushed, merge again. */
+  moved: z.boolean().optional(),
+});
 export type PushOutput = z.infer<typeof pushOutputSchema>;
 
 export type CleanupOutput = void;

@@ -44,6 +44,9 @@ export { AGENT_CLI_NAMES, AGENT_CLIS, AGENT_PRESETS, agentKeyVars, ALL_MODEL_KEY
 export {
   initializeBodySchema,
   initializePolicyIssues,
+  laneLimits,
+  MAX_PARALLELISM,
+  MIN_LANE_MEMORY_MB,
   type FieldIssue,
   type InitializeBody,
   type InitializePolicy,

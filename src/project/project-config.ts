@@ -38,6 +38,9 @@ const branchName = ruled(branchNameProblem);
 
 const repoRelativePath = ruled(repoPathProblem);
 
+/** The most tasks of one project that may run at once (`parallelism`). */
+export const MAX_PARALLELISM = 8;
+
 const argv = z.array(z.string().max(4096)).min(1).max(64);
 
 /**
@@ -120,6 +123,12 @@ export const initializeBodySchema = z
         events: z.array(z.enum(WEBHOOK_EVENTS)).min(1).max(WEBHOOK_EVENTS.length).optional(),
       })
       .optional(),
+    /**
+     * How many independent tasks run at the same time, each in its own git worktree and sandbox
+     * (decision 0028); 1 runs the tasks one after another. `limits` are the project's whole: each
+     * of the k lanes gets cpus / k and memoryMb / k. Absent: 1.
+     */
+    parallelism: z.number().int().min(1).max(MAX_PARALLELISM).optional(),
     /** Per project; what is left out comes from the operator's DEVTEAM_LIMIT_CPUS / DEVTEAM_LIMIT_MEMORY_MB. */
     limits: z
       .strictObject({
@@ -130,6 +139,18 @@ export const initializeBodySchema = z
   });
 
 export type InitializeBody = z.infer<typeof initializeBodySchema>;
+
+/** The smallest memory limit a lane may get: memoryMb / parallelism must not fall below it. */
+export const MIN_LANE_MEMORY_MB = 64;
+
+/**
+ * The sandbox limits of one of the project's k lanes: the project's limits split evenly, so the
+ * project as a whole never uses more than it was given (k = 1: the limits unchanged).
+ */
+export function laneLimits(limits: { cpus: number; memoryMb: number }, parallelism: number): { cpus: number; memoryMb: number } {
+  if (parallelism <= 1) return limits;
+  return { cpus: limits.cpus / parallelism, memoryMb: Math.max(MIN_LANE_MEMORY_MB, Math.floor(limits.memoryMb / parallelism)) };
+}
 
 export interface InitializePolicy {
   /** The authenticated caller: secret references must be in its namespace. */

@@ -3,7 +3,7 @@
 // kept as artifacts of the attempt: prompt, agent output, diff, files.
 import { join } from 'node:path';
 import { buildInvocation, realDirectory, runAgent, writeNewFile } from '../infra/agent/index.js';
-import { addedLines, attemptRef, changedBetween, checkoutAttempt, commitWork, createWorkBranch, diffOf, publishAttempt, resolveRef, restoreTree, saveWorkTree, snapshotTree } from '../infra/repo/index.js';
+import { addedLines, attemptRef, changedBetween, checkoutAttempt, commitWork, createWorkBranch, diffOf, publishAttempt, resetToForkPoint, resolveRef, restoreTree, saveWorkTree, snapshotTree } from '../infra/repo/index.js';
 import { selectedTaskSchema, type CurrentTask, type ImplementOutput, type SelectedTask, type StepInput } from '../machines/index.js';
 import { MODEL_KEY_VARS, readTenantSecret, type AgentPresetName, type Task } from '../project/index.js';
 import { renderPrompt, trimFeedback } from '../project/index.js';
@@ -19,25 +19,10 @@ const RUNNER_DIR = join('.git', 'devteam');
 export async function implementStep(env: StepEnv, input: StepInput, { signal, log, output }: StepContext): Promise<ImplementOutput> {
   const { config, deps } = env;
   const taskId = input.task!.id;
-  // Every run of an attempt starts from the same tree — the previous attempt's result (from this
-  // worker or the remote), or the base for a first attempt (also the first after a resume) — whatever
-  // an interrupted run of it left in the work tree.
-  const retry = input.attempt > (input.attemptsBefore ?? 0) + 1;
-  // Right after this drive's PREP or an earlier attempt the checkout is on the work branch; otherwise
-  // (a takeover, a restart) it may be another task's or an old one, and the work branch is rebuilt.
-  const ours = env.drove(taskId);
-  const repoDir = ours ? (await env.onWorkBranch(input.branch!, signal)).repoDir : await env.fetched(signal);
-  const start = retry ? await env.attemptCommit(repoDir, input.executionId, taskId, input.attempt - 1, signal) : null;
-  if (retry && !start) log.warn({ attempt: input.attempt }, 'the previous attempt is neither on this worker nor on the remote: this attempt starts from the base');
-  // A retry goes on from its predecessor on the base that one was made on (checkoutAttempt).
-  if (start) await checkoutAttempt(repoDir, input.branch!, start, signal);
-  else if (!ours) {
-    log.warn('the work branch was not prepared by this drive: prepared it again from the base');
-    await createWorkBranch(repoDir, input.branch!, env.base, signal);
-  } else await restoreTree(repoDir, 'HEAD', signal);
+  const repoDir = input.lane === undefined ? await onTheAttemptsStart(env, input, log, signal) : await inLane(env, input, log, signal);
   const selected = await selectedTaskOf(env, repoDir, input.task!);
   const task: Task = { ...selected, dependencies: selected.dependencies.map((d) => d.id) };
-  const box = await env.sandbox(repoDir);
+  const box = await env.sandbox(repoDir, input.lane);
 
   const context = await buildRepoContext(repoDir, { task, signal });
   const dependencies = selected.dependencies.map((d) => ({ ...d, commit: input.results[d.id]?.commit ?? null }));
@@ -83,6 +68,7 @@ export async function implementStep(env: StepEnv, input: StepInput, { signal, lo
         guard.line(stream, line);
       },
     }),
+    input.lane,
   ).catch(async (error: unknown) => {
     await guard.finish('failed');
     throw error;
@@ -112,7 +98,9 @@ export async function implementStep(env: StepEnv, input: StepInput, { signal, lo
   });
   // The result leaves the worker now, before the step is recorded as done (decision 0025) — unless it
   // adds a secret: the remote is the user's repository, and MERGE refuses such a change anyway.
-  if (await addsSecret(env, repoDir, saved, signal)) log.warn('the attempt adds a secret: it stays on this worker (MERGE will refuse it)');
+  // (A lane's attempts stay in its worktree: its merge queue runs on this worker, decision 0028.)
+  if (input.lane !== undefined) log.debug('a lane attempt: kept on this worker');
+  else if (await addsSecret(env, repoDir, saved, signal)) log.warn('the attempt adds a secret: it stays on this worker (MERGE will refuse it)');
   else await publishAttempt(repoDir, ref, env.remote(signal));
   const files = diff.files.map((f) => f.path);
   const name = invocation.argv[0];
@@ -133,6 +121,47 @@ export async function implementStep(env: StepEnv, input: StepInput, { signal, lo
             : null;
   log.info({ outcome: run.outcome, exitCode: run.exitCode, durationMs: run.durationMs, changed: changedNow.length, failure: failed?.failure, usage: used.run }, 'agent finished');
   return failed ? { changed: false, files, ...failed, usage: used.attempt } : { changed: true, files, usage: used.attempt };
+}
+
+/**
+ * Parallelism 1: the checkout on the work branch with the tree this attempt starts from. Every run of
+ * an attempt starts from the same tree — the previous attempt's result (from this worker or the
+ * remote), or the base for a first attempt (also the first after a resume) — whatever an interrupted
+ * run of it left in the work tree.
+ */
+async function onTheAttemptsStart(env: StepEnv, input: StepInput, log: StepContext['log'], signal: AbortSignal): Promise<string> {
+  const taskId = input.task!.id;
+  const retry = input.attempt > (input.attemptsBefore ?? 0) + 1;
+  // Right after this drive's PREP or an earlier attempt the checkout is on the work branch; otherwise
+  // (a takeover, a restart) it may be another task's or an old one, and the work branch is rebuilt.
+  const ours = env.drove(taskId);
+  const repoDir = ours ? (await env.onWorkBranch(input.branch!, signal)).repoDir : await env.fetched(signal);
+  const start = retry ? await env.attemptCommit(repoDir, input.executionId, taskId, input.attempt - 1, signal) : null;
+  if (retry && !start) log.warn({ attempt: input.attempt }, 'the previous attempt is neither on this worker nor on the remote: this attempt starts from the base');
+  // A retry goes on from its predecessor on the base that one was made on (checkoutAttempt).
+  if (start) await checkoutAttempt(repoDir, input.branch!, start, signal);
+  else if (!ours) {
+    log.warn('the work branch was not prepared by this drive: prepared it again from the base');
+    await createWorkBranch(repoDir, input.branch!, env.base, signal);
+  } else await restoreTree(repoDir, 'HEAD', signal);
+  return repoDir;
+}
+
+/**
+ * Parallelism > 1 (decision 0028): the task's lane on its work branch, back at its fork point (a
+ * merge whose re-verify failed left a task commit there), with the previous attempt's tree — after
+ * a conflict or a failed re-verify, what the lane's MERGE pointed the attempt's ref at.
+ */
+async function inLane(env: StepEnv, input: StepInput, log: StepContext['log'], signal: AbortSignal): Promise<string> {
+  const taskId = input.task!.id;
+  const { repoDir, recreated } = await env.workTree(input, signal);
+  if (recreated) log.warn('the work branch was not on this worker: prepared it again from the base');
+  await resetToForkPoint(repoDir, env.base, signal);
+  const retry = input.attempt > (input.attemptsBefore ?? 0) + 1;
+  const start = retry ? await resolveRef(repoDir, attemptRef(input.executionId, taskId, input.attempt - 1), signal) : null;
+  if (retry && !start) log.warn({ attempt: input.attempt }, 'the previous attempt is not in this lane: this attempt starts from the base');
+  await restoreTree(repoDir, start ?? 'HEAD', signal);
+  return repoDir;
 }
 
 /**

@@ -27,12 +27,12 @@ import { verifyStep } from './verify.js';
  * reachable from the base in both modes (ff: it is the base's history, a rebase keeps its message;
  * merge: it is the merge commit's second parent), so exactly one commit names the task.
  */
-function commitMessage(input: StepInput): string {
+export function commitMessage(input: StepInput): string {
   const message = `Task ${input.task!.id}: ${input.task!.title}\n\nImplemented and verified by DevTeam Runner (execution ${input.executionId}, attempt ${input.attempt}).`;
   return withTaskTrailers(message, { taskId: input.task!.id, executionId: input.executionId });
 }
 
-function integration(env: StepEnv, input: StepInput): Omit<MergeOptions, 'signal'> {
+export function integration(env: StepEnv, input: StepInput): Omit<MergeOptions, 'signal'> {
   return {
     branch: input.branch!,
     base: env.base,
@@ -127,7 +127,7 @@ async function mergeAttempt(env: StepEnv, input: StepInput, signal: AbortSignal)
  * run's, a retry's or a re-run's) could publish it. Every commit the base would gain is read — the
  * work branch's commits that origin lacks, the agent's own included — added lines only.
  */
-async function refuseSecrets(env: StepEnv, repoDir: string, input: StepInput, signal: AbortSignal): Promise<void> {
+export async function refuseSecrets(env: StepEnv, repoDir: string, input: StepInput, signal: AbortSignal): Promise<void> {
   const lines = await addedLines(repoDir, `refs/remotes/origin/${env.base}`, `refs/heads/${input.branch!}`, signal);
   const hits = await env.deps.secrets.scan(lines);
   if (hits.length > 0) throw new SecretInDiffError(hits, `the change of task ${input.task!.id}`);

@@ -6,7 +6,7 @@
 import type { SelectedTask, SelectOutput, SkippedTask, StepInput } from '../machines/index.js';
 import { findUnstorableText, TEXT_PROBLEM_MESSAGES } from '../project/index.js';
 import { mergedTasks, resetToBase } from '../infra/repo/index.js';
-import { progress, selectNextTask } from '../infra/tasks/index.js';
+import { progress, selectNextTask, selectReadyTasks } from '../infra/tasks/index.js';
 import type { Task, TaskList } from '../project/index.js';
 import type { StepContext } from './step-context.js';
 import type { StepEnv } from './step-env.js';
@@ -18,8 +18,18 @@ export async function selectStep(env: StepEnv, input: StepInput, { signal }: Ste
   const list = await env.taskList(repoDir);
   const skipped = await alreadyMerged(env, repoDir, list, input, signal);
   const done = new Set([...input.done, ...skipped.map((t) => t.id)]);
-  const picked = selectNextTask(list, done);
   const p = progress(list, done);
+  // With parallelism > 1 (decision 0028): every ready task that is not running, one per free lane.
+  if (input.slots !== undefined) {
+    const { tasks, selection } = selectReadyTasks(list, done, { exclude: new Set(input.busy ?? []), limit: input.slots });
+    const ready = tasks.map((t) => selectedTask(t, list));
+    if (ready[0]) return { task: ready[0], ready, progress: p, skipped };
+    if (selection.task === null && selection.reason === 'all_done') return { task: null, reason: 'all_done', detail: 'every task is done', progress: p, skipped };
+    const running = new Set(input.busy ?? []);
+    const failed = selection.task === null && selection.reason === 'blocked' ? selection.blockedBy.filter((id) => !running.has(id)) : [];
+    return { task: null, reason: 'blocked', detail: `no task is ready; blocked by ${failed.join(', ') || (running.size ? `the tasks running (${[...running].join(', ')})` : 'unmet dependencies')}`, progress: p, skipped };
+  }
+  const picked = selectNextTask(list, done);
   if (picked.task) return { task: selectedTask(picked.task, list), progress: p, skipped };
   if (picked.reason === 'all_done') return { task: null, reason: 'all_done', detail: 'every task is done', progress: p, skipped };
   return { task: null, reason: 'blocked', detail: `no task is ready; blocked by ${picked.blockedBy.join(', ') || 'unmet dependencies'}`, progress: p, skipped };

@@ -5,8 +5,23 @@
 import { existsSync } from 'node:fs';
 import type { Admission, AdmissionKind } from '../infra/admission/index.js';
 import type { ArtifactsStore, UsageStore } from '../infra/db/index.js';
-import { readTenantSecret, type AgentUsage, type InitializeBody, type PromptTemplates, type Task, type TaskList } from '../project/index.js';
-import { attemptRef, checkoutAttempt, createWorkBranch, currentBranch, fetchAttempt, projectPaths, removeStaleLocks, resolveRef, type RemoteCall, type RepoCache } from '../infra/repo/index.js';
+import { laneLimits, readTenantSecret, type AgentUsage, type InitializeBody, type PromptTemplates, type Task, type TaskList } from '../project/index.js';
+import {
+  attemptRef,
+  checkoutAttempt,
+  createWorkBranch,
+  currentBranch,
+  ensureLaneWorkTree,
+  fetchAttempt,
+  lanePaths,
+  projectPaths,
+  removeStaleLocks,
+  resolveRef,
+  startLaneBranch,
+  type RemoteCall,
+  type RepoCache,
+} from '../infra/repo/index.js';
+import type { StepInput } from '../machines/index.js';
 import { SandboxError, type ProjectSandbox, type Sandbox } from '../infra/sandbox/index.js';
 import type { Logger } from '../infra/log.js';
 import type { SecretScanner } from '../infra/secrets/index.js';
@@ -48,13 +63,14 @@ export class StepEnv {
   readonly base: string;
   /** The checkout, known present with no stale locks: resolved once per drive (see forget). */
   private checkout: string | undefined;
-  /** The project's sandbox handle for `checkout`, ensured once per drive. */
-  private box: { repoDir: string; sandbox: ProjectSandbox } | undefined;
+  /** The sandbox handle per work tree (the checkout's; each lane's), ensured once per drive. */
+  private readonly boxes = new Map<string, ProjectSandbox>();
   /**
    * The last step this drive finished. A step right after another of this drive finds the checkout as
    * that one left it; after a takeover or a restart (a new drive) it may be another worker's, or this
    * worker's from long ago (its origin refs stale): then PREP fetches, IMPLEMENT rebuilds the work
    * branch, MERGE and PUSH ask the remote whether an earlier owner already pushed the task.
+   * (Parallelism 1 only: lanes keep their own work trees, decision 0028.)
    */
   private finished: { step: string; taskId: string | null; attempt: number } | null = null;
 
@@ -164,7 +180,6 @@ export class StepEnv {
     return repoDir;
   }
 
-
   /**
    * Runs `work` in one of this worker's `kind` slots, queued fairly with every other project's
    * (decision 0027); `onQueued` hears how many are ahead when it has to wait.
@@ -174,20 +189,52 @@ export class StepEnv {
     return admission ? admission.run(kind, { tenant: this.project.tenant, ...call }, work) : work();
   }
 
-  /** The project's sandbox, started or reused by the driver once per drive; a start waits for a slot. */
-  async sandbox(repoDir: string, signal?: AbortSignal): Promise<ProjectSandbox> {
-    if (this.box?.repoDir === repoDir) return this.box.sandbox;
+  /**
+   * Where a task's step works: the checkout on its work branch, or — with parallelism > 1 — its
+   * lane's worktree (decision 0028). `recreated`: the work branch was not there and was made again.
+   */
+  async workTree(input: StepInput, signal: AbortSignal): Promise<{ repoDir: string; recreated: boolean }> {
+    return input.lane === undefined ? this.onWorkBranch(input.branch!, signal) : this.onLaneBranch(input.lane, input.branch!, signal);
+  }
+
+  /** Lane `lane`'s worktree of the project's clone, created when missing. */
+  async laneDir(lane: number, signal: AbortSignal): Promise<string> {
+    await this.local(signal);
+    const paths = lanePaths(this.deps.repos.root, this.project.tenant, this.project.projectId, lane);
+    await ensureLaneWorkTree(paths, this.base, signal);
+    return paths.repoDir;
+  }
+
+  /** The lane on the task's work branch; made again from the base when it is not (the caller re-does the work). */
+  async onLaneBranch(lane: number, branch: string, signal: AbortSignal): Promise<{ repoDir: string; recreated: boolean }> {
+    const repoDir = await this.laneDir(lane, signal);
+    if ((await currentBranch(repoDir, signal).catch(() => '')) === branch) return { repoDir, recreated: false };
+    await this.fetched(signal);
+    await startLaneBranch(repoDir, branch, this.base, signal);
+    return { repoDir, recreated: true };
+  }
+
+  /**
+   * The sandbox of a work tree, started or reused by the driver once per drive: the project's, or a
+   * lane's with its share of the project's limits (cpus / k, memoryMb / k).
+   */
+  async sandbox(repoDir: string, lane?: number, signal?: AbortSignal): Promise<ProjectSandbox> {
+    const known = this.boxes.get(repoDir);
+    if (known) return known;
+    const limits = {
+      cpus: this.config.limits.cpus ?? this.deps.defaultLimits.cpus,
+      memoryMb: this.config.limits.memoryMb ?? this.deps.defaultLimits.memoryMb,
+    };
     const ensure = () => this.deps.sandbox.ensure({
       tenant: this.project.tenant,
       projectId: this.project.projectId,
       workspace: repoDir,
-      limits: {
-        cpus: this.config.limits.cpus ?? this.deps.defaultLimits.cpus,
-        memoryMb: this.config.limits.memoryMb ?? this.deps.defaultLimits.memoryMb,
-      },
+      limits: lane === undefined ? limits : laneLimits(limits, this.config.parallelism ?? 1),
+      ...(lane === undefined ? {} : { lane }),
     });
+    // A start waits for one of the worker's sandbox-start slots (decision 0027).
     const { sandbox } = await this.admitted('sandbox_start', { signal: signal ?? new AbortController().signal }, ensure);
-    this.box = { repoDir, sandbox };
+    this.boxes.set(repoDir, sandbox);
     return sandbox;
   }
 
@@ -196,18 +243,18 @@ export class StepEnv {
    * idle between steps, removed by another owner), ensures a new one and runs `use` once more. The
    * reapers never take a sandbox with a command running, so "gone" means the command never started.
    */
-  async inSandbox<T extends { outcome: string }>(repoDir: string, signal: AbortSignal, use: (box: ProjectSandbox) => Promise<T>): Promise<T> {
-    const cached = this.box?.repoDir === repoDir;
+  async inSandbox<T extends { outcome: string }>(repoDir: string, signal: AbortSignal, use: (box: ProjectSandbox) => Promise<T>, lane?: number): Promise<T> {
+    const cached = this.boxes.has(repoDir);
     try {
-      const result = await use(await this.sandbox(repoDir, signal));
+      const result = await use(await this.sandbox(repoDir, lane, signal));
       // The local and host drivers answer "cancelled" for a command given to a removed sandbox.
       if (!cached || signal.aborted || result.outcome !== 'cancelled') return result;
     } catch (error) {
       // The docker driver: the container is no more (404).
       if (!cached || signal.aborted || !sandboxGone(error)) throw error;
     }
-    this.box = undefined;
-    return use(await this.sandbox(repoDir, signal));
+    this.boxes.delete(repoDir);
+    return use(await this.sandbox(repoDir, lane, signal));
   }
 
   /**
@@ -217,7 +264,7 @@ export class StepEnv {
   forget(): void {
     this.finished = null;
     this.checkout = undefined;
-    this.box = undefined;
+    this.boxes.clear();
   }
 
   async taskList(repoDir: string): Promise<TaskList> {

@@ -1,6 +1,7 @@
 // VERIFY: the project's build commands in its sandbox, in order, stopping at the first failure,
 // whose output (its end) is what the next attempt's prompt gets.
 import type { StepInput, VerifyOutput } from '../machines/index.js';
+import { forkPoint } from '../infra/repo/index.js';
 import { trimFeedback } from '../project/index.js';
 import type { StepEnv } from './step-env.js';
 import type { StepContext } from './step-context.js';
@@ -14,13 +15,15 @@ const FEEDBACK_BYTES = 16 * 1024;
 const MAX_LINES = 5_000;
 
 export async function verifyStep(env: StepEnv, input: StepInput, { signal, log, output }: StepContext): Promise<VerifyOutput> {
-  // The attempt's change, from this worker's checkout or, after a takeover, from the remote.
-  const repoDir = await env.onAttempt(input, signal);
-  const { workspacePath } = await env.sandbox(repoDir);
+  // The attempt's change: in its lane (parallelism > 1), or from this worker's checkout or, after a takeover, from the remote.
+  const repoDir = input.lane === undefined ? await env.onAttempt(input, signal) : await laneOnBranch(env, input, signal);
+  const { workspacePath } = await env.sandbox(repoDir, input.lane);
   const { commands, timeoutSec, stallSec } = env.config.verify;
   const ran: Array<{ argv: string[]; outcome: string; exitCode: number | null; durationMs: number }> = [];
   const transcript: string[] = [];
-  let result: VerifyOutput = { ok: true, output: '' };
+  // In a lane, the merge queue compares the base the tree is built on with the base it merges onto.
+  const base = input.lane === undefined ? {} : { base: await forkPoint(repoDir, env.base, signal) };
+  let result: VerifyOutput = { ok: true, output: '', ...base };
   const reuse = await InstallReuse.open(repoDir);
   for (const argv of commands) {
     if (await reuse.skips(argv)) {
@@ -50,6 +53,7 @@ export async function verifyStep(env: StepEnv, input: StepInput, { signal, log, 
           if (lines.length > MAX_LINES) lines.shift();
         },
       }),
+      input.lane,
       )
       .finally(() => {
         watchdog.stop();
@@ -73,7 +77,7 @@ export async function verifyStep(env: StepEnv, input: StepInput, { signal, log, 
       const fingerprint = stalled ? undefined : verifyFingerprint(argv, [why, ...lines]);
       log.info({ command: argv.join(' '), outcome: stalled ? 'stalled' : run.outcome, exitCode: run.exitCode, fingerprint }, 'verification failed');
       const feedback = `${header}  (${why})\n${trimFeedback(lines.join('\n'), FEEDBACK_BYTES).text}`;
-      result = stalled ? { ok: false, output: feedback, stalled: true } : { ok: false, output: feedback, fingerprint };
+      result = stalled ? { ok: false, output: feedback, stalled: true, ...base } : { ok: false, output: feedback, fingerprint, ...base };
       break;
     }
   }
@@ -87,4 +91,11 @@ export async function verifyStep(env: StepEnv, input: StepInput, { signal, log, 
     meta: { ok: result.ok, commands: ran, ...(result.fingerprint ? { fingerprint: result.fingerprint } : {}) },
   });
   return result;
+}
+
+/** A lane's work tree on the task's branch; gone (another worker, a lost disk): the task must be implemented again. */
+async function laneOnBranch(env: StepEnv, input: StepInput, signal: AbortSignal): Promise<string> {
+  const { repoDir, recreated } = await env.workTree(input, signal);
+  if (recreated) throw new Error(`the change of task ${input.task!.id} is not on this worker (it was made on a worker that stopped); the task must be implemented again`);
+  return repoDir;
 }

@@ -16,6 +16,8 @@ export interface Projection {
   results: Record<string, unknown>;
   /** What the agents reported using in the execution (sql/008); null before the first attempt, optional for writers that predate it. */
   usage?: { inputTokens: number | null; outputTokens: number | null; costUsd: number | null } | null;
+  /** With parallelism > 1: every task in flight, oldest first (currentTask, phase and attempt are its); absent otherwise. */
+  running?: Array<{ id: string; title: string; phase: string; attempt: number }>;
   /** How often a failed run was resumed in place: read from the snapshot's context (no column of its own); 0 when never. */
   resumes?: number;
 }

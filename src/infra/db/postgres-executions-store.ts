@@ -17,28 +17,33 @@ const PREPARED = { prepare: true } as const;
 const FINAL: ExecutionStatus[] = ['stopped', 'completed', 'failed'];
 
 // The snapshot and its projection, written together by the owner (save) and by control commands:
-// parameters $4…$15 in this order. JSON goes as text we serialized (json-text.ts), cast here.
+// parameters $4…$16 in this order. JSON goes as text we serialized (json-text.ts), cast here.
 const SNAPSHOT_SET = `snapshot = $4::text::jsonb, version = e.version + 1, status = $5, phase = $6,
   current_task_id = $7, current_task_title = $8, progress_done = $9, progress_total = $10,
   attempt = $11, last_error = $12, results = $13::text::jsonb, updated_at = clock_timestamp(),
   finished_at = CASE WHEN $5 = ANY($14::text[]) THEN COALESCE(e.finished_at, clock_timestamp()) ELSE NULL END,
-  usage = $15::text::jsonb`;
+  usage = $15::text::jsonb, running = $16::text::jsonb`;
 
 /** status … results, in the column order of both the INSERT and SNAPSHOT_SET. */
 function projectionParams(p: Projection): unknown[] {
   return [p.status, p.phase, p.currentTask?.id ?? null, p.currentTask?.title ?? null, p.progress.done, p.progress.total, p.attempt, p.lastError, jsonText(p.results)];
 }
 
+/** The tasks in flight (parallelism > 1), or NULL. */
+function runningParam(p: Projection): string | null {
+  return p.running ? jsonText(p.running) : null;
+}
+
 function snapshotParams(snapshot: unknown, p: Projection): unknown[] {
   // A new execution has no usage yet (the INSERT leaves it NULL): it comes with the first write.
-  return [jsonText(snapshot), ...projectionParams(p), FINAL, p.usage ? jsonText(p.usage) : null];
+  return [jsonText(snapshot), ...projectionParams(p), FINAL, p.usage ? jsonText(p.usage) : null, runningParam(p)];
 }
 
 const EXECUTION_COLUMNS = `id, tenant, project_id AS "projectId", event_id AS "eventId", machine_id AS "machineId",
   machine_version AS "machineVersion", snapshot, version::int AS version, owner_epoch::int AS "ownerEpoch",
   status, phase, current_task_id AS "currentTaskId", current_task_title AS "currentTaskTitle",
   progress_done AS "progressDone", progress_total AS "progressTotal", attempt, last_error AS "lastError",
-  results, usage, created_at AS "createdAt", updated_at AS "updatedAt", finished_at AS "finishedAt"`;
+  results, usage, running, created_at AS "createdAt", updated_at AS "updatedAt", finished_at AS "finishedAt"`;
 
 interface ExecutionRow {
   id: string;
@@ -60,6 +65,7 @@ interface ExecutionRow {
   lastError: string | null;
   results: Record<string, unknown>;
   usage: Projection['usage'];
+  running: Projection['running'] | null;
   createdAt: Date;
   updatedAt: Date;
   finishedAt: Date | null;
@@ -85,6 +91,7 @@ function toRecord(row: ExecutionRow): ExecutionRecord {
       lastError: row.lastError,
       results: row.results,
       usage: row.usage ?? null,
+      ...(row.running ? { running: row.running } : {}),
       resumes: resumesOf(row.snapshot),
     },
     createdAt: row.createdAt,
@@ -123,8 +130,8 @@ export class PostgresExecutionsStore implements ExecutionsStore {
           ON CONFLICT (tenant, project_id) DO UPDATE SET config = EXCLUDED.config, updated_at = now()`;
         const rows = await tx.unsafe<ExecutionRow[]>(
           `INSERT INTO executions (id, tenant, project_id, event_id, machine_id, machine_version, snapshot, status, phase,
-             current_task_id, current_task_title, progress_done, progress_total, attempt, last_error, results)
-           VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb, $8, $9, $10, $11, $12, $13, $14, $15, $16::text::jsonb)
+             current_task_id, current_task_title, progress_done, progress_total, attempt, last_error, results, running)
+           VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb, $8, $9, $10, $11, $12, $13, $14, $15, $16::text::jsonb, $17::text::jsonb)
            RETURNING ${EXECUTION_COLUMNS}`,
           [
             execution.id,
@@ -135,6 +142,7 @@ export class PostgresExecutionsStore implements ExecutionsStore {
             execution.machine.version,
             snapshot,
             ...(projection as never[]),
+            runningParam(execution.projection) as never,
           ],
         );
         // E.g. the event that starts it: both exist or neither does.

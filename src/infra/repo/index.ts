@@ -2,7 +2,7 @@
 // that never touch disk, validated paths, and classified, secret-free errors.
 export { RepoCache } from './repo-cache.js';
 export type { EnsureRequest, EnsureResult, ProjectRef, RepoCacheOptions, TenantSize } from './repo-cache.js';
-export { gitDirOf, projectPaths, isValidProjectId, isValidTenant } from './project-paths.js';
+export { gitDirOf, lanePaths, projectPaths, isValidProjectId, isValidTenant, type LanePaths } from './project-paths.js';
 export { runGit, type GitRun, type RunOptions } from './git-run.js';
 export type { ProjectPaths } from './project-paths.js';
 export { assertRemoteUrl, credentialEnv, DEFAULT_GIT_USERNAME, gitProcessEnv, redactUrl } from './git-credentials.js';
@@ -16,3 +16,4 @@ export { attemptRef, attemptRefPrefix, fetchAttempt, publishAttempt, removeAttem
 export { diffOf, DiffError, type ChangedFile, type DiffResult } from './diff.js';
 export { addedLines, parsePatchLog, type AddedLine } from './added-lines.js';
 export { changedSince, DEFAULT_MAX_SCAN_ENTRIES } from './tree-activity.js';
+export { ensureLaneWorkTree, forkPoint, integrateLane, pushLane, removeLaneWorkTrees, resetToForkPoint, setRef, startLaneBranch, type LaneMergeOptions, type LaneMergeResult, type LanePushOptions } from './lanes.js';

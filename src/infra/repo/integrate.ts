@@ -193,7 +193,7 @@ async function failMerge(repoDir: string, run: GitRun, abort: string[], where: s
  * Leftovers of a crashed earlier run would make every later merge or checkout fail. The markers are
  * looked for in the runner's git directory directly (three `rev-parse --git-path` runs before).
  */
-async function abortInProgress(repoDir: string, signal?: AbortSignal): Promise<void> {
+export async function abortInProgress(repoDir: string, signal?: AbortSignal): Promise<void> {
   for (const [marker, op] of [
     ['rebase-merge', 'rebase'],
     ['rebase-apply', 'rebase'],
@@ -204,7 +204,7 @@ async function abortInProgress(repoDir: string, signal?: AbortSignal): Promise<v
 }
 
 /** Author and committer for this call only; never written to config. */
-function identityEnv(author: GitAuthor): Record<string, string> {
+export function identityEnv(author: GitAuthor): Record<string, string> {
   for (const [field, value] of [
     ['author.name', author?.name],
     ['author.email', author?.email],

@@ -2,7 +2,7 @@
 // sandbox sees) and <root>/<tenant>/<project>/git (its git directory, never mounted anywhere), with
 // every component validated so that no input can reach outside the cache root or into another
 // tenant's directory.
-import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { RepoError } from './git-errors.js';
 
 const TENANT = /^[A-Za-z0-9_-]{1,64}$/;
@@ -16,9 +16,34 @@ export interface ProjectPaths {
   gitDir: string;
 }
 
-/** The git directory of a work tree laid out by projectPaths. */
+/** A lane's work tree is <project>/lanes/lane-<n> (see lanePaths). */
+const LANE_DIR = /^lane-\d{1,2}$/;
+
+/** The git directory of a work tree laid out by projectPaths, or of a lane's laid out by lanePaths. */
 export function gitDirOf(repoDir: string): string {
-  return join(dirname(resolve(repoDir)), 'git');
+  const dir = resolve(repoDir);
+  if (LANE_DIR.test(basename(dir)) && basename(dirname(dir)) === 'lanes') return join(dirname(dirname(dir)), 'git', 'worktrees', basename(dir));
+  return join(dirname(dir), 'git');
+}
+
+export interface LanePaths {
+  /** The lane's work tree: files only, what the lane's sandbox mounts. */
+  repoDir: string;
+  /** Its per-worktree git directory, inside the project's git directory (outside every sandbox). */
+  gitDir: string;
+  /** The project's git directory, which the lane shares (objects, refs). */
+  commonGitDir: string;
+}
+
+/**
+ * Where lane `lane` of a project runs a task when its parallelism is above 1 (decision 0028): a
+ * git worktree of the project's clone, beside the project's own work tree.
+ */
+export function lanePaths(root: string, tenant: string, projectId: string, lane: number): LanePaths {
+  if (!Number.isInteger(lane) || lane < 0 || lane > 99) throw invalid('lane', lane, 'must be an integer from 0 to 99');
+  const { projectDir, gitDir } = projectPaths(root, tenant, projectId);
+  const name = `lane-${lane}`;
+  return { repoDir: join(projectDir, 'lanes', name), gitDir: join(gitDir, 'worktrees', name), commonGitDir: gitDir };
 }
 
 export function isValidTenant(tenant: unknown): tenant is string {

@@ -134,7 +134,7 @@ export class BwrapSandbox implements Sandbox {
   }
 
   async ensure(spec: SandboxSpec): Promise<EnsureResult> {
-    const name = sandboxName(this.prefix, spec.tenant, spec.projectId);
+    const name = sandboxName(this.prefix, spec.tenant, spec.projectId, spec.lane);
     const workspaceIsDir = await stat(spec.workspace).then((s) => s.isDirectory(), () => false);
     if (!workspaceIsDir) throw new SandboxError('invalid_sandbox_spec', 'workspace is not an existing directory', { workspace: spec.workspace });
     await checkWorkspace(spec.workspace, this.protectedPaths);
@@ -163,8 +163,8 @@ export class BwrapSandbox implements Sandbox {
     return { sandbox: this.handle(project), reused: false };
   }
 
-  async remove(tenant: string, projectId: string): Promise<void> {
-    const name = sandboxName(this.prefix, tenant, projectId);
+  async remove(tenant: string, projectId: string, lane?: number): Promise<void> {
+    const name = sandboxName(this.prefix, tenant, projectId, lane);
     const project = this.projects.get(name);
     this.projects.delete(name);
     if (project) {
@@ -178,7 +178,7 @@ export class BwrapSandbox implements Sandbox {
   async reapIdle(idleMs: number): Promise<string[]> {
     const cutoff = Date.now() - idleMs;
     const idle = [...this.projects.values()].filter((p) => p.running.size === 0 && p.lastActivity < cutoff);
-    for (const p of idle) await this.remove(p.spec.tenant, p.spec.projectId);
+    for (const p of idle) await this.remove(p.spec.tenant, p.spec.projectId, p.spec.lane);
     return [...idle.map((p) => p.name), ...(await this.sweepLeftovers(cutoff))];
   }
 

@@ -82,7 +82,7 @@ export class DockerSandbox implements Sandbox {
   }
 
   async ensure(spec: SandboxSpec): Promise<EnsureResult> {
-    const name = sandboxName(this.prefix, spec.tenant, spec.projectId);
+    const name = sandboxName(this.prefix, spec.tenant, spec.projectId, spec.lane);
     if (!isAbsolute(spec.workspace)) throw new SandboxError('invalid_sandbox_spec', 'workspace must be an absolute path', { field: 'workspace' });
     // A ':' would end the host path of the bind and start its options.
     if (spec.workspace.includes(':')) throw new SandboxError('invalid_sandbox_spec', 'workspace must not contain ":"', { field: 'workspace' });
@@ -117,8 +117,8 @@ export class DockerSandbox implements Sandbox {
     });
   }
 
-  async remove(tenant: string, projectId: string): Promise<void> {
-    const name = sandboxName(this.prefix, tenant, projectId);
+  async remove(tenant: string, projectId: string, lane?: number): Promise<void> {
+    const name = sandboxName(this.prefix, tenant, projectId, lane);
     await this.locked(name, async () => {
       // Removing the container kills every process in it; the handles only record why.
       for (const handle of this.tracked.get(name)?.running ?? []) handle.stop('cancelled', false);

@@ -64,7 +64,7 @@ export class HostSandbox implements Sandbox {
   }
 
   async ensure(spec: SandboxSpec): Promise<EnsureResult> {
-    const name = sandboxName(this.prefix, spec.tenant, spec.projectId);
+    const name = sandboxName(this.prefix, spec.tenant, spec.projectId, spec.lane);
     const workspaceIsDir = await stat(spec.workspace).then((s) => s.isDirectory(), () => false);
     if (!workspaceIsDir) throw new SandboxError('invalid_sandbox_spec', 'workspace is not an existing directory', { workspace: spec.workspace });
     await checkWorkspace(spec.workspace, this.protectedPaths);
@@ -74,15 +74,15 @@ export class HostSandbox implements Sandbox {
       known.lastActivity = Date.now();
       return { sandbox: this.handle(known), reused: true };
     }
-    if (known) await this.remove(spec.tenant, spec.projectId);
+    if (known) await this.remove(spec.tenant, spec.projectId, spec.lane);
     const home = await mkdtemp(join(tmpdir(), `${name}-home-`));
     const project: Project = { spec, name, workspacePath, home, running: new Set(), lastActivity: Date.now(), removed: false };
     this.projects.set(name, project);
     return { sandbox: this.handle(project), reused: false };
   }
 
-  async remove(tenant: string, projectId: string): Promise<void> {
-    const name = sandboxName(this.prefix, tenant, projectId);
+  async remove(tenant: string, projectId: string, lane?: number): Promise<void> {
+    const name = sandboxName(this.prefix, tenant, projectId, lane);
     const project = this.projects.get(name);
     if (!project) return;
     this.projects.delete(name);
@@ -95,7 +95,7 @@ export class HostSandbox implements Sandbox {
   async reapIdle(idleMs: number): Promise<string[]> {
     const cutoff = Date.now() - idleMs;
     const idle = [...this.projects.values()].filter((p) => p.running.size === 0 && p.lastActivity < cutoff);
-    for (const p of idle) await this.remove(p.spec.tenant, p.spec.projectId);
+    for (const p of idle) await this.remove(p.spec.tenant, p.spec.projectId, p.spec.lane);
     return idle.map((p) => p.name);
   }
 

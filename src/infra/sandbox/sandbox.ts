@@ -45,6 +45,11 @@ export interface SandboxSpec {
   /** Host directory mounted read-write at WORKSPACE (the repository cache's checkout dir). */
   workspace: string;
   limits: SandboxLimits;
+  /**
+   * With parallelism > 1 (decision 0028): the lane, which gets a sandbox of its own (its own name,
+   * container or cgroup, its share of the project's limits) mounting the lane's worktree.
+   */
+  lane?: number;
 }
 
 export type OutputStream = 'stdout' | 'stderr';
@@ -118,8 +123,8 @@ export interface Sandbox {
   readonly driver: SandboxDriverName;
   /** Starts the project's sandbox, or reuses the running one (limits and workspace unchanged). */
   ensure(spec: SandboxSpec): Promise<EnsureResult>;
-  /** Stops and removes the project's sandbox, killing anything running in it. Idempotent. */
-  remove(tenant: string, projectId: string): Promise<void>;
+  /** Stops and removes the project's sandbox (or that of one of its lanes), killing anything running in it. Idempotent. */
+  remove(tenant: string, projectId: string, lane?: number): Promise<void>;
   /**
    * Removes sandboxes with no exec for longer than idleMs; returns their names. Besides the ones
    * this instance knows, it sweeps what other processes of this runner (same prefix) left on the
@@ -149,10 +154,10 @@ export class SandboxError extends Error {
 }
 
 /**
- * Name of a project's sandbox: `<prefix>-<tenant>-<project>-<hash>`. The hash of the exact pair
+ * Name of a project's sandbox: `<prefix>-<tenant>-<project>-<hash>`, a lane's `<prefix>-<tenant>-<project>-l<lane>-<hash>`. The hash of the exact pair
  * keeps names distinct where the readable part is ambiguous ("a-b"+"c" vs "a"+"b-c").
  */
-export function sandboxName(prefix: string, tenant: string, projectId: string): string {
+export function sandboxName(prefix: string, tenant: string, projectId: string, lane?: number): string {
   const checks = [
     ['tenant', tenant, /^[A-Za-z0-9_-]{1,64}$/],
     ['projectId', projectId, /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/],
@@ -160,6 +165,11 @@ export function sandboxName(prefix: string, tenant: string, projectId: string): 
   for (const [field, value, pattern] of checks) {
     if (!pattern.test(value)) throw new SandboxError('invalid_sandbox_spec', `${field} is not a valid sandbox name component`, { field });
   }
-  const hash = createHash('sha256').update(`${tenant}\0${projectId}`).digest('hex').slice(0, 8);
-  return `${prefix}-${tenant}-${projectId}-${hash}`;
+  if (lane === undefined) {
+    const hash = createHash('sha256').update(`${tenant}\0${projectId}`).digest('hex').slice(0, 8);
+    return `${prefix}-${tenant}-${projectId}-${hash}`;
+  }
+  if (!Number.isInteger(lane) || lane < 0 || lane > 99) throw new SandboxError('invalid_sandbox_spec', 'lane must be an integer from 0 to 99', { field: 'lane' });
+  const hash = createHash('sha256').update(`${tenant}\0${projectId}\0${lane}`).digest('hex').slice(0, 8);
+  return `${prefix}-${tenant}-${projectId}-l${lane}-${hash}`;
 }

@@ -2,7 +2,7 @@
 // the list from a checkout (or the default template) without writing to it.
 export { parseTaskList, TaskListError } from './parse-task-list.js';
 export type { ParseTaskListOptions, TaskListProblem } from './parse-task-list.js';
-export { progress, selectNextTask } from './select-task.js';
+export { progress, selectNextTask, selectReadyTasks } from './select-task.js';
 export type { SelectTaskOptions, TaskSelection } from './select-task.js';
 export {
   DEFAULT_TASK_LIST_PATH,

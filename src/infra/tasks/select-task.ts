@@ -39,6 +39,23 @@ export function selectNextTask(list: TaskList, done: ReadonlySet<string>, opts: 
   return { task: null, reason: 'blocked', blockedBy };
 }
 
+/**
+ * Every task selectNextTask could pick now, in document order, except those in `exclude` (running
+ * elsewhere), at most `limit` — what the lanes of a parallel run start (decision 0028). Empty: see
+ * the selection's reason (a task excluded counts as not done, like a failed one).
+ */
+export function selectReadyTasks(list: TaskList, done: ReadonlySet<string>, opts: { exclude: ReadonlySet<string>; limit: number }): { tasks: Task[]; selection: TaskSelection } {
+  const skip = new Set(opts.exclude);
+  const tasks: Task[] = [];
+  let selection = selectNextTask(list, done, { failed: skip });
+  while (selection.task && tasks.length < opts.limit) {
+    tasks.push(selection.task);
+    skip.add(selection.task.id);
+    selection = selectNextTask(list, done, { failed: skip });
+  }
+  return { tasks, selection: tasks[0] ? { task: tasks[0] } : selection };
+}
+
 /** Tasks of the list that are done, out of all of them; ids in `done` that are not in the list do not count. */
 export function progress(list: TaskList, done: ReadonlySet<string>): { done: number; total: number } {
   let count = 0;
