@@ -3,3 +3,14 @@ export { readStatus, statusBody, type ReadStatusDeps, type StatusBodyCache } fro
 export { applyCommand, PROJECT_COMMANDS, type AppliedCommand, type ApplyCommandDeps, type CommandRequest } from './apply-command.js';
 export { listArtifacts, type ArtifactsListing, type ArtifactsRequest, type ListArtifactsDeps } from './list-artifacts.js';
 export { admitProject, gapsOf, type AdmissionDeps, type Gap } from './admit-project.js';
+export {
+  listExecutions,
+  listProjects,
+  projectsCursor,
+  type ExecutionsPage,
+  type ExecutionsRequest,
+  type ListProjectsDeps,
+  type ProjectsPage,
+  type ProjectsRequest,
+  type StatusBody,
+} from './list-projects.js';
