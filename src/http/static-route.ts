@@ -11,8 +11,8 @@ import { ApiError } from './errors.js';
 import { Exchange, type InFlight } from './exchange.js';
 import { replyError } from './reply-error.js';
 
-/** dist/web, next to dist/src where this module runs from. */
-export const DEFAULT_WEB_DIR = fileURLToPath(new URL('../../web/', import.meta.url));
+/** dist/web: next to dist/src where this module runs from when built, under dist/ when run from source (tests). */
+export const DEFAULT_WEB_DIR = fileURLToPath(new URL(import.meta.url.includes('/dist/src/') ? '../../web/' : '../../dist/web/', import.meta.url));
 export const ASSETS_PATH = '/assets';
 
 const CONTENT_TYPES: Record<string, string> = {
