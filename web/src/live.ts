@@ -121,13 +121,21 @@ export class Live {
     this.changed();
   }
 
-  /** Listeners run once per task, however many frames arrived in it. */
+  /**
+   * Listeners run once per animation frame, however many frames arrived in it: 200 resyncs on
+   * opening the page are one render, not 200 (a hidden tab, where animation frames stop, catches
+   * up through the timer).
+   */
   private changed(): void {
     if (this.notifyScheduled) return;
     this.notifyScheduled = true;
-    queueMicrotask(() => {
+    const run = () => {
+      if (!this.notifyScheduled) return;
       this.notifyScheduled = false;
+      clearTimeout(timer);
       for (const listener of this.listeners) listener();
-    });
+    };
+    const timer = setTimeout(run, 100);
+    requestAnimationFrame(run);
   }
 }

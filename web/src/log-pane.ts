@@ -11,6 +11,9 @@ const ansi = new AnsiUp();
 ansi.use_classes = true;
 ansi.url_allowlist = {};
 
+/** Lines drawn per animation frame: a burst is spread over frames instead of one long task. */
+const LINES_PER_FRAME = 150;
+
 /** Within this many pixels of the bottom the pane follows the tail. */
 const FOLLOW_SLACK = 24;
 
@@ -48,16 +51,17 @@ export function LogPane({ buffer }: { buffer: LogBuffer }) {
       const lines = buffer.since(shown);
       setCounts({ count: buffer.count, dropped: buffer.dropped });
       if (lines.length === 0) return;
-      // Lines older than the cap are gone from the buffer: rebuild from what it keeps.
-      const first = lines[0];
-      if (first && first.n !== shown) pane.replaceChildren();
+      // Lines older than the cap are gone from the buffer: start over from what it keeps.
+      if (lines[0]!.n !== shown) pane.replaceChildren();
+      const batch = lines.slice(0, LINES_PER_FRAME);
       const fragment = document.createDocumentFragment();
-      for (const line of lines) fragment.append(lineNode(line));
+      for (const line of batch) fragment.append(lineNode(line));
       pane.append(fragment);
       const excess = pane.childElementCount - buffer.cap;
       for (let i = 0; i < excess; i++) pane.firstElementChild!.remove();
-      shown = buffer.total;
+      shown = batch.at(-1)!.n + 1;
       if (follow) pane.scrollTop = pane.scrollHeight;
+      if (lines.length > batch.length) frame = requestAnimationFrame(flush);
     };
     const schedule = () => {
       if (!frame) frame = requestAnimationFrame(flush);
