@@ -15,7 +15,7 @@ IMAGE='devteam-sandbox:test'
 LOG_DIR=/var/log/devteam-test
 # Each tool the suite (or this script) runs, and the apt package that has it.
 TOOLS=(git:git strace:strace unshare:util-linux ip:iproute2 bwrap:bubblewrap redis-server:redis-server redis-cli:redis-server
-  psql:postgresql pg_isready:postgresql pg_ctlcluster:postgresql pg_lsclusters:postgresql docker:docker.io)
+  psql:postgresql pg_isready:postgresql pg_ctlcluster:postgresql pg_lsclusters:postgresql docker:docker.io chromium:chromium)
 # How to start a daemon that does not answer: the distribution's unit where systemd runs, else the
 # daemon itself, detached, logging under $LOG_DIR. Constant strings: both run by root and printed.
 if [ -d /run/systemd/system ]; then
@@ -229,7 +229,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   exit 1
 fi
 if [ ${#did[@]} = 0 ]; then
-  say "everything is present (node_modules, test agents, git, strace, unshare, ip, bwrap, Postgres, Redis, docker engine, $IMAGE) in ${seconds} s"
+  say "everything is present (node_modules, test agents, git, strace, unshare, ip, bwrap, chromium, Postgres, Redis, docker engine, $IMAGE) in ${seconds} s"
 else
   say "ready in ${seconds} s ($(IFS=,; printf '%s' "${did[*]}" | sed 's/,/, /g'))"
 fi

@@ -4,3 +4,14 @@ export { applyCommand, PROJECT_COMMANDS, type AppliedCommand, type ApplyCommandD
 export { listArtifacts, type ArtifactsListing, type ArtifactsRequest, type ListArtifactsDeps } from './list-artifacts.js';
 export { listDeliveries, type DeliveriesListing, type ListDeliveriesDeps } from './list-deliveries.js';
 export { admitProject, gapsOf, type AdmissionDeps, type Gap } from './admit-project.js';
+export {
+  listExecutions,
+  listProjects,
+  projectsCursor,
+  type ExecutionsPage,
+  type ExecutionsRequest,
+  type ListProjectsDeps,
+  type ProjectsPage,
+  type ProjectsRequest,
+  type StatusBody,
+} from './list-projects.js';

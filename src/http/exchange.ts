@@ -83,7 +83,7 @@ export class Exchange {
     this.sendRaw(status, JSON.stringify(body), headers, closeConnection);
   }
 
-  sendRaw(status: number, payload: string, headers?: Record<string, string>, closeConnection = false): void {
+  sendRaw(status: number, payload: string | Uint8Array, headers?: Record<string, string>, closeConnection = false): void {
     if (this.aborted || this.done) return;
     this.finish();
     this.inFlight?.observe?.(this.route, status, (performance.now() - this.started) / 1000);

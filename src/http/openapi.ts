@@ -10,6 +10,8 @@ import { AUTOMATION_PATH } from './control-routes.js';
 import { ApiError, type ErrorBody, type ErrorCode } from './errors.js';
 import { correlationIdSchema, eventBodySchema, uuidSchema } from './schemas.js';
 import { CLOSE, STREAM_PATH } from './ws-stream.js';
+import { ASSETS_PATH } from './static-route.js';
+import { executionsQuerySchema, PROJECTS_PATH, projectsQuerySchema } from './projects-routes.js';
 
 export const OPENAPI_PATH = '/openapi.json';
 
@@ -81,6 +83,8 @@ const pathParam = (name: string, schema: z.ZodType, description: string): Json =
   schema: jsonSchema(schema),
 });
 
+const queryParam = (name: string, schema: z.ZodType, description: string): Json => ({ name, in: 'query', required: false, description, schema: jsonSchema(schema) });
+
 const header = (name: string, schema: z.ZodType, description: string): Json => ({ name, in: 'header', required: false, description, schema: jsonSchema(schema) });
 
 const correlationHeader = header('X-Correlation-Id', correlationIdSchema, 'Correlation id for logs; a new UUID when absent or malformed. Echoed in the reply.');
@@ -126,6 +130,8 @@ function paths(): Json {
     ]),
   );
   const artifactsQuery = artifactsQuerySchema.shape;
+  const projectsQuery = projectsQuerySchema.shape;
+  const executionsQuery = executionsQuerySchema.shape;
   return {
     '/events': {
       post: {
@@ -214,6 +220,38 @@ function paths(): Json {
         },
       },
     },
+    [PROJECTS_PATH]: {
+      get: {
+        operationId: 'listProjects',
+        summary: "The tenant's projects, each with the status projection of its latest execution, in project id order",
+        security: authed,
+        parameters: [
+          queryParam('status', projectsQuery.status, "only projects whose latest execution has this status"),
+          queryParam('cursor', projectsQuery.cursor, 'the nextCursor of the previous page'),
+          queryParam('limit', projectsQuery.limit, 'projects per page, 1-200, default 50'),
+        ],
+        responses: {
+          '200': jsonReply('{projects: [status body as GET /status], nextCursor: string | null}'),
+          ...errorResponses(['validation_failed', ...STORE_CODES]),
+        },
+      },
+    },
+    [`${PROJECTS_PATH}/{projectId}/executions`]: {
+      get: {
+        operationId: 'listExecutions',
+        summary: "The project's executions (runs), newest first",
+        security: authed,
+        parameters: [
+          projectId,
+          queryParam('cursor', executionsQuery.cursor, 'the nextCursor of the previous page (an execution id)'),
+          queryParam('limit', executionsQuery.limit, 'executions per page, 1-200, default 50'),
+        ],
+        responses: {
+          '200': jsonReply('{projectId, executions: [status body as GET /status], nextCursor: string | null}'),
+          ...errorResponses(['invalid_id', 'validation_failed', 'not_found', ...STORE_CODES]),
+        },
+      },
+    },
     '/healthz': {
       get: { operationId: 'healthz', summary: 'Liveness', security: open, responses: { '200': jsonReply('{"status":"ok"} while the process runs') } },
     },
@@ -238,6 +276,23 @@ function paths(): Json {
           '200': { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } },
           ...errorResponses(['internal_error']),
         },
+      },
+    },
+    '/': {
+      get: {
+        operationId: 'dashboard',
+        summary: 'The dashboard (HTML page; it asks for an API key itself when DEVTEAM_API_KEYS is set)',
+        security: open,
+        responses: { '200': { description: 'the page', content: { 'text/html': { schema: { type: 'string' } } } }, ...errorResponses(['not_found'], { not_found: 'the dashboard was not built (npm run build)' }) },
+      },
+    },
+    [`${ASSETS_PATH}/{file}`]: {
+      get: {
+        operationId: 'dashboardAsset',
+        summary: "The dashboard's bundles, named by content hash (cached for a year, immutable)",
+        security: open,
+        parameters: [{ name: 'file', in: 'path', required: true, description: 'a file name of the built dashboard', schema: { type: 'string' } }],
+        responses: { '200': { description: 'the file, with its content type' }, ...errorResponses(['not_found']) },
       },
     },
     [OPENAPI_PATH]: {

@@ -14,8 +14,10 @@ import { Exchange, InFlight } from './exchange.js';
 import type { Metrics } from '../infra/metrics/index.js';
 import { registerHealthRoutes, type ReadinessCheck } from './health-routes.js';
 import { registerOpenApiRoute } from './openapi-route.js';
+import { registerProjectsRoutes, type ProjectsRoutesDeps } from './projects-routes.js';
+import { registerStaticRoutes, type StaticRouteDeps } from './static-route.js';
 
-export interface HttpDeps extends EventRoutesDeps, AutomationRoutesDeps, ControlRoutesDeps, InitializeRouteDeps, ArtifactsRouteDeps, DeliveriesRouteDeps, StreamDeps {
+export interface HttpDeps extends EventRoutesDeps, AutomationRoutesDeps, ControlRoutesDeps, InitializeRouteDeps, ArtifactsRouteDeps, DeliveriesRouteDeps, ProjectsRoutesDeps, StaticRouteDeps, StreamDeps {
   log: Logger;
   readiness: ReadinessCheck[];
   /** This process's metrics, served at GET /metrics. */
@@ -55,7 +57,9 @@ export async function startHttpServer(deps: HttpDeps, listen: { host: string; po
   registerInitializeRoute(app, deps, inFlight);
   registerArtifactsRoute(app, deps, inFlight);
   registerDeliveriesRoute(app, deps, inFlight);
+  registerProjectsRoutes(app, deps, inFlight);
   registerOpenApiRoute(app, inFlight);
+  await registerStaticRoutes(app, deps, inFlight);
   const stream = await registerStream(app, deps);
   app.any('/*', (res, req) => {
     const exchange = new Exchange(res, inFlight, 'unmatched');

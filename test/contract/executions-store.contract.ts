@@ -215,6 +215,40 @@ export function executionsStoreContract(implementation: string, make: MakeExecut
       expect(await store.projectConfig('beta', 'scoped')).toEqual({ owner: 'beta' });
     });
 
+    it("lists a tenant's projects in id order with their latest execution, by status and after a cursor, without snapshots", async () => {
+      const tenant = `list-${crypto.randomUUID()}`;
+      const finish = async (id: string, projectId: string, status: 'completed' | 'failed') => {
+        const epoch = await store.claim(tenant, projectId);
+        await store.save({ executionId: id, expectedVersion: 0, epoch, snapshot: {}, projection: projection({ status }) });
+      };
+      const b1 = await store.create({ ...newExecution('b'), tenant });
+      await finish(b1.id, 'b', 'failed');
+      const b2 = await store.create({ ...newExecution('b'), tenant });
+      const a = await store.create({ ...newExecution('a'), tenant });
+      await finish(a.id, 'a', 'completed');
+      const c = await store.create({ ...newExecution('c'), tenant });
+      await store.create({ ...newExecution('a'), tenant: `${tenant}-other` });
+
+      const all = await store.listProjects(tenant, { limit: 10 });
+      expect(all.map((e) => [e.projectId, e.id, e.projection.status])).toEqual([
+        ['a', a.id, 'completed'],
+        ['b', b2.id, 'running'],
+        ['c', c.id, 'running'],
+      ]);
+      expect(all.every((e) => e.snapshot === null)).toBe(true);
+      expect((await store.listProjects(tenant, { limit: 1, after: 'a' })).map((e) => e.projectId)).toEqual(['b']);
+      // The status filter looks at the latest execution only: b's earlier failed run does not count.
+      expect((await store.listProjects(tenant, { status: 'failed', limit: 10 })).map((e) => e.projectId)).toEqual([]);
+      expect((await store.listProjects(tenant, { status: 'running', limit: 10, after: 'b' })).map((e) => e.projectId)).toEqual(['c']);
+      expect(await store.listProjects(`${tenant}-nobody`, { limit: 10 })).toEqual([]);
+
+      const history = await store.history(tenant, 'b', { limit: 10 });
+      expect(history.map((e) => e.id)).toEqual([b2.id, b1.id]);
+      expect(history.map((e) => e.projection.status)).toEqual(['running', 'failed']);
+      expect((await store.history(tenant, 'b', { limit: 10, before: b2.id })).map((e) => e.id)).toEqual([b1.id]);
+      expect(await store.history(`${tenant}-other`, 'b', { limit: 10 })).toEqual([]);
+    });
+
     it('updates the project config on each create and keeps the epoch across executions', async () => {
       const first = await store.create({ ...newExecution('reconfigured'), config: { v: 1 } });
       const epoch = await store.claim('acme', 'reconfigured');

@@ -213,6 +213,10 @@ describe('GET /openapi.json', () => {
       ['post', '/api/devteam/automation/pause/{projectId}', () => api.post('/api/devteam/automation/pause/nope', '')],
       ['post', '/api/devteam/automation/initialize', () => api.post('/api/devteam/automation/initialize', { projectId: 'web' })],
       ['get', '/api/devteam/automation/executions/{executionId}/artifacts', () => api.get(`/api/devteam/automation/executions/${crypto.randomUUID()}/artifacts`)],
+      ['get', '/api/devteam/automation/projects', () => api.get('/api/devteam/automation/projects?status=sleeping')],
+      ['get', '/api/devteam/automation/projects', () => api.get('/api/devteam/automation/projects', { key: null })],
+      ['get', '/api/devteam/automation/projects/{projectId}/executions', () => api.get('/api/devteam/automation/projects/nope/executions')],
+      ['get', '/assets/{file}', () => api.get('/assets/nope.js', { key: null })],
     ];
     for (const [method, path, send] of cases) {
       const reply = await send();

@@ -111,6 +111,13 @@ export interface ExecutionsStore {
   get(executionId: string): Promise<ExecutionRecord | null>;
   /** The project's latest execution (live or finished), what GET /status reads; null for another tenant's. */
   latest(tenant: string, projectId: string): Promise<ExecutionRecord | null>;
+  /**
+   * The tenant's projects with their latest execution (snapshot left out, null), by project id
+   * after `after`; with `status`, only those whose latest execution has it.
+   */
+  listProjects(tenant: string, query: { status?: ExecutionStatus; after?: string; limit: number }): Promise<ExecutionRecord[]>;
+  /** The project's executions newest first (snapshot left out, null), those created before `before` (an execution id of it) when given. */
+  history(tenant: string, projectId: string, query: { before?: string; limit: number }): Promise<ExecutionRecord[]>;
   /** The journal entry of a step, or null when it never started. */
   stepResult(executionId: string, key: string): Promise<StepResult | null>;
   /** Journals that a step started; a step that already succeeded keeps its result. */

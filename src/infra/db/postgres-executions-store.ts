@@ -45,6 +45,9 @@ const EXECUTION_COLUMNS = `id, tenant, project_id AS "projectId", event_id AS "e
   progress_done AS "progressDone", progress_total AS "progressTotal", attempt, last_error AS "lastError",
   results, usage, running, created_at AS "createdAt", updated_at AS "updatedAt", finished_at AS "finishedAt"`;
 
+/** The columns of a listing: everything but the snapshot, which only a run needs. */
+const LISTED_COLUMNS = EXECUTION_COLUMNS.replace(/\bsnapshot,/, 'NULL AS snapshot,');
+
 interface ExecutionRow {
   id: string;
   tenant: string;
@@ -356,6 +359,32 @@ export class PostgresExecutionsStore implements ExecutionsStore {
       PREPARED,
     );
     return rows[0] ? toRecord(rows[0]) : null;
+  }
+
+  /** One indexed probe per project (projects' key, then executions_project_idx), in project id order. */
+  async listProjects(tenant: string, query: { status?: ExecutionStatus; after?: string; limit: number }): Promise<ExecutionRecord[]> {
+    const rows = await this.sql.unsafe<ExecutionRow[]>(
+      `SELECT e.* FROM projects p CROSS JOIN LATERAL (
+         SELECT ${LISTED_COLUMNS} FROM executions
+         WHERE tenant = p.tenant AND project_id = p.project_id ORDER BY created_at DESC LIMIT 1) e
+       WHERE p.tenant = $1 AND p.project_id > $2 AND ($3::text IS NULL OR e.status = $3)
+       ORDER BY p.project_id LIMIT $4`,
+      [tenant, query.after ?? '', query.status ?? null, query.limit],
+      PREPARED,
+    );
+    return rows.map(toRecord);
+  }
+
+  async history(tenant: string, projectId: string, query: { before?: string; limit: number }): Promise<ExecutionRecord[]> {
+    const rows = await this.sql.unsafe<ExecutionRow[]>(
+      `SELECT ${LISTED_COLUMNS} FROM executions
+       WHERE tenant = $1 AND project_id = $2
+         AND ($3::uuid IS NULL OR (created_at, id) < (SELECT created_at, id FROM executions WHERE id = $3 AND tenant = $1 AND project_id = $2))
+       ORDER BY created_at DESC, id DESC LIMIT $4`,
+      [tenant, projectId, query.before ?? null, query.limit],
+      PREPARED,
+    );
+    return rows.map(toRecord);
   }
 
   // The steps journal: a step that finished before a crash is not run again.
