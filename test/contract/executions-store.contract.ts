@@ -321,7 +321,9 @@ export function executionsStoreContract(implementation: string, make: MakeExecut
     });
 
     it("offers tenants in turn: one tenant's single project comes before another tenant's older queue drains", async () => {
-      const flood = await Promise.all(Array.from({ length: 6 }, (_, i) => store.create({ ...newExecution(`flood-${i}`), tenant: 'flood' })));
+      // One after another: created at once, their order (updated_at) would not be the array's.
+      const flood: Awaited<ReturnType<typeof store.create>>[] = [];
+      for (let i = 0; i < 6; i++) flood.push(await store.create({ ...newExecution(`flood-${i}`), tenant: 'flood' }));
       const lone = await store.create({ ...newExecution('lone'), tenant: 'lone' });
       for (const search of [(n: number) => store.needingDriver(n), (n: number) => store.needingOwner(n)]) {
         const order = (await search(10_000)).map((c) => c.id);

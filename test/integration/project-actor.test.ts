@@ -84,7 +84,7 @@ describe('project actor', () => {
       '1.2:push:succeeded',
     ]);
     const artifacts = (await (await api(`/executions/${executionId}/artifacts?taskId=1.1`)).json()) as { artifacts: Array<{ kind: string }> };
-    expect(artifacts.artifacts.map((a) => a.kind).sort()).toEqual(['agent-output', 'diff', 'files', 'prompt', 'verify-output']);
+    expect(artifacts.artifacts.map((a) => a.kind).sort()).toEqual(['agent-output', 'diff', 'files', 'prompt', 'usage', 'verify-output']);
   }, 60_000);
 
   it('feeds the failing verify output back to the agent and retries; after 3 failures nothing is merged', async () => {

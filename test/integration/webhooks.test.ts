@@ -41,26 +41,26 @@ async function startReceiver(failFirst = 0 as number): Promise<{ url: string; re
   return { url: `http://127.0.0.1:${port}/hooks/devteam`, received, close: () => new Promise((r) => server.close(() => r())) };
 }
 
-const signatureOf = (raw: string) => `sha256=${createHmac('sha256', HOOK_KEY).update(raw).digest('hex')}`;
-
-describe('webhooks', () => {
+/** An embedded runtime for a describe block, with the signing key set in process.env while it runs. */
+function hookedRuntime(label: string, env: Record<string, string>): () => EmbeddedRuntime {
   let service: EmbeddedRuntime;
   const saved = process.env[KEY_ENV];
-
   beforeAll(async () => {
     process.env[KEY_ENV] = HOOK_KEY;
-    service = await startEmbeddedRuntime('devteam-webhooks', {
-      DEVTEAM_WEBHOOK_ALLOW_PRIVATE: '1',
-      DEVTEAM_WEBHOOK_POLL_MS: '100',
-      DEVTEAM_WEBHOOK_RETRY_BASE_MS: '300',
-    });
+    service = await startEmbeddedRuntime(label, env);
   }, 60_000);
-
   afterAll(async () => {
     await service?.stop();
     if (saved === undefined) delete process.env[KEY_ENV];
     else process.env[KEY_ENV] = saved;
   }, 60_000);
+  return () => service;
+}
+
+const signatureOf = (raw: string) => `sha256=${createHmac('sha256', HOOK_KEY).update(raw).digest('hex')}`;
+
+describe('webhooks', () => {
+  const runtime = hookedRuntime('devteam-webhooks', { DEVTEAM_WEBHOOK_ALLOW_PRIVATE: '1', DEVTEAM_WEBHOOK_POLL_MS: '100', DEVTEAM_WEBHOOK_RETRY_BASE_MS: '300' });
 
   const body = (projectId: string, bare: string, notify: Record<string, unknown>, agent = 'echo "$(date +%s%N)" >> NOTES.md') => ({
     projectId,
@@ -70,7 +70,7 @@ describe('webhooks', () => {
     notify,
   });
   const deliveries = async (executionId: string) => {
-    const res = await fetch(service.url(`/api/devteam/automation/executions/${executionId}/deliveries`));
+    const res = await fetch(runtime().url(`/api/devteam/automation/executions/${executionId}/deliveries`));
     expect(res.status).toBe(200);
     return ((await res.json()) as { deliveries: Array<Record<string, any>> }).deliveries;
   };
@@ -78,13 +78,13 @@ describe('webhooks', () => {
   it('each task end and the run end is POSTed once, signed, in order; a 500 is retried with the same delivery id', async () => {
     const receiver = await startReceiver(1);
     try {
-      const remote = await createAgentRemote(service.dir, 'hooked', [
+      const remote = await createAgentRemote(runtime().dir, 'hooked', [
         { id: '1.1', title: 'first' },
         { id: '1.2', title: 'second', dependencies: ['1.1'] },
       ]);
-      const reply = await service.initialize(body('hooked', remote.bare, { url: receiver.url, secretEnv: KEY_ENV }));
+      const reply = await runtime().initialize(body('hooked', remote.bare, { url: receiver.url, secretEnv: KEY_ENV }));
       expect(reply.status, reply.text).toBe(202);
-      expect((await service.settled('hooked')).status).toBe('completed');
+      expect((await runtime().settled('hooked')).status).toBe('completed');
       const executionId = reply.body.executionId as string;
       const list = await eventually(async () => {
         const l = await deliveries(executionId);
@@ -127,10 +127,10 @@ describe('webhooks', () => {
   it('only the events asked for: a failing run with events ["run.failed"] sends run.failed alone', async () => {
     const receiver = await startReceiver();
     try {
-      const remote = await createAgentRemote(service.dir, 'hooked-fail', [{ id: '1.1', title: 'nothing happens' }]);
-      const reply = await service.initialize(body('hooked-fail', remote.bare, { url: receiver.url, secretEnv: KEY_ENV, events: ['run.failed'] }, 'true'));
+      const remote = await createAgentRemote(runtime().dir, 'hooked-fail', [{ id: '1.1', title: 'nothing happens' }]);
+      const reply = await runtime().initialize(body('hooked-fail', remote.bare, { url: receiver.url, secretEnv: KEY_ENV, events: ['run.failed'] }, 'true'));
       expect(reply.status, reply.text).toBe(202);
-      expect((await service.settled('hooked-fail')).status).toBe('failed');
+      expect((await runtime().settled('hooked-fail')).status).toBe('failed');
       await eventually(async () => (receiver.received.length >= 1 ? true : undefined), 20_000, 'run.failed delivered');
       const list = await deliveries(reply.body.executionId);
       expect(list.map((d) => d.event)).toEqual(['run.failed']);
@@ -243,28 +243,16 @@ describe('webhook destinations', () => {
 });
 
 describe('webhook expiry', () => {
-  let service: EmbeddedRuntime;
-  const saved = process.env[KEY_ENV];
-
-  beforeAll(async () => {
-    process.env[KEY_ENV] = HOOK_KEY;
-    service = await startEmbeddedRuntime('devteam-webhook-expiry', {
-      DEVTEAM_WEBHOOK_ALLOW_PRIVATE: '1',
-      DEVTEAM_WEBHOOK_POLL_MS: '100',
-      DEVTEAM_WEBHOOK_RETRY_BASE_MS: '200',
-      DEVTEAM_WEBHOOK_RETRY_FOR_MS: '2000',
-    });
-  }, 60_000);
-
-  afterAll(async () => {
-    await service?.stop();
-    if (saved === undefined) delete process.env[KEY_ENV];
-    else process.env[KEY_ENV] = saved;
-  }, 60_000);
+  const runtime = hookedRuntime('devteam-webhook-expiry', {
+    DEVTEAM_WEBHOOK_ALLOW_PRIVATE: '1',
+    DEVTEAM_WEBHOOK_POLL_MS: '100',
+    DEVTEAM_WEBHOOK_RETRY_BASE_MS: '200',
+    DEVTEAM_WEBHOOK_RETRY_FOR_MS: '2000',
+  });
 
   const run = async (projectId: string, notify: Record<string, unknown>) => {
-    const remote = await createAgentRemote(service.dir, projectId, [{ id: '1.1', title: 'one' }]);
-    const reply = await service.initialize({
+    const remote = await createAgentRemote(runtime().dir, projectId, [{ id: '1.1', title: 'one' }]);
+    const reply = await runtime().initialize({
       projectId,
       repository: { url: `file://${remote.bare}` },
       agent: { preset: 'command', command: ['sh', '-c', 'echo x >> NOTES.md'], timeoutSec: 60 },
@@ -272,9 +260,9 @@ describe('webhook expiry', () => {
       notify,
     });
     expect(reply.status, reply.text).toBe(202);
-    await service.settled(projectId);
+    await runtime().settled(projectId);
     return eventually(async () => {
-      const res = await fetch(service.url(`/api/devteam/automation/executions/${reply.body.executionId}/deliveries`));
+      const res = await fetch(runtime().url(`/api/devteam/automation/executions/${reply.body.executionId}/deliveries`));
       const l = ((await res.json()) as { deliveries: Array<Record<string, any>> }).deliveries;
       return l.length === 2 && l.every((d) => d.status !== 'pending') ? l : undefined;
     }, 30_000, 'deliveries to end');

@@ -5,7 +5,8 @@ import type { Sql } from './database.js';
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
 
-export interface NewDelivery {
+/** What a delivery sends, where, signed with which key. */
+interface DeliveryTarget {
   id: string;
   tenant: string;
   projectId: string;
@@ -14,20 +15,15 @@ export interface NewDelivery {
   url: string;
   secretEnv: string;
   body: string;
+}
+
+export interface NewDelivery extends DeliveryTarget {
   /** How long tries may go on, from now (by the database's clock). */
   retryForMs: number;
 }
 
 /** A delivery a worker claimed for one try (number `attempt`). */
-export interface ClaimedDelivery {
-  id: string;
-  tenant: string;
-  projectId: string;
-  executionId: string;
-  event: string;
-  url: string;
-  secretEnv: string;
-  body: string;
+export interface ClaimedDelivery extends DeliveryTarget {
   attempt: number;
   expiresAt: Date;
 }

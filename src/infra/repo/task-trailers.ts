@@ -28,36 +28,8 @@ export function withTaskTrailers(message: string, trailers: { taskId: string; ex
  * run. Any id a commit names is returned; the caller keeps those of its task list.
  */
 export async function mergedTasks(repoDir: string, rev: string, signal?: AbortSignal): Promise<Map<string, string>> {
-  const run = await runGit(
-    [
-      'log',
-      // Only commits with a line starting with the key (trailer keys are case-insensitive); git
-      // then parses the message's last paragraph as trailers, exactly as `interpret-trailers` would.
-      '--basic-regexp',
-      '--regexp-ignore-case',
-      `--grep=^${TASK_TRAILER}`,
-      `--format=%H%x09%(trailers:key=${TASK_TRAILER},valueonly,separator=%x09)`,
-      rev,
-      '--',
-    ],
-    { workTree: repoDir, env: gitProcessEnv(), timeoutMs: LOCAL_TIMEOUT_MS, signal },
-  );
-  signal?.throwIfAborted();
-  if (run.exitCode !== 0) {
-    const detail = run.timedOut ? `no answer within ${LOCAL_TIMEOUT_MS} ms` : redactText(firstUsefulLine(run.stderr) || `git exited with ${run.exitCode}`);
-    throw new RepoError('checkout_failed', `git log failed in the checkout: ${detail}`, { failure: run.timedOut ? 'timeout' : 'other', exitCode: run.exitCode });
-  }
-  const lines = run.stdout.split('\n');
-  // A cut-short output ends in a partial line.
-  if (run.truncated) lines.pop();
-  const merged = new Map<string, string>();
-  for (const line of lines) {
-    const [sha, ...ids] = line.split('\t');
-    if (!sha || !/^[0-9a-f]{40,64}$/.test(sha)) continue;
-    // Newest first: the first commit naming a task is the one kept.
-    for (const id of ids) if (id && !merged.has(id)) merged.set(id, sha);
-  }
-  return merged;
+  const rows = await trailerLog(repoDir, rev, TASK_TRAILER, `%H%x09%(trailers:key=${TASK_TRAILER},valueonly,separator=%x09)`, signal);
+  return newestPerTask(rows.map(([sha, ...ids]) => ({ sha, ids })));
 }
 
 /**
@@ -68,30 +40,37 @@ export async function mergedTasks(repoDir: string, rev: string, signal?: AbortSi
  */
 export async function tasksMergedBy(repoDir: string, rev: string, executionId: string, signal?: AbortSignal): Promise<Map<string, string>> {
   if (!TRAILER_VALUE.test(executionId) || /\t/.test(executionId)) return new Map();
-  const run = await runGit(
-    [
-      'log',
-      '--basic-regexp',
-      '--regexp-ignore-case',
-      `--grep=^${EXECUTION_TRAILER}`,
-      `--format=%H%x09%(trailers:key=${EXECUTION_TRAILER},valueonly,separator=%x2C)%x09%(trailers:key=${TASK_TRAILER},valueonly,separator=%x09)`,
-      rev,
-      '--',
-    ],
-    { workTree: repoDir, env: gitProcessEnv(), timeoutMs: LOCAL_TIMEOUT_MS, signal },
-  );
+  const format = `%H%x09%(trailers:key=${EXECUTION_TRAILER},valueonly,separator=%x2C)%x09%(trailers:key=${TASK_TRAILER},valueonly,separator=%x09)`;
+  const rows = await trailerLog(repoDir, rev, EXECUTION_TRAILER, format, signal);
+  return newestPerTask(rows.filter(([, executions]) => (executions ?? '').split(',').includes(executionId)).map(([sha, , ...ids]) => ({ sha, ids })));
+}
+
+/**
+ * The tab-separated fields of `format` for each commit reachable from `rev` that has a line starting
+ * with `key` (trailer keys are case-insensitive); git then parses the message's last paragraph as
+ * trailers, exactly as `interpret-trailers` would. Newest first; rows without a full sha are dropped.
+ */
+async function trailerLog(repoDir: string, rev: string, key: string, format: string, signal?: AbortSignal): Promise<string[][]> {
+  const run = await runGit(['log', '--basic-regexp', '--regexp-ignore-case', `--grep=^${key}`, `--format=${format}`, rev, '--'], {
+    workTree: repoDir,
+    env: gitProcessEnv(),
+    timeoutMs: LOCAL_TIMEOUT_MS,
+    signal,
+  });
   signal?.throwIfAborted();
   if (run.exitCode !== 0) {
     const detail = run.timedOut ? `no answer within ${LOCAL_TIMEOUT_MS} ms` : redactText(firstUsefulLine(run.stderr) || `git exited with ${run.exitCode}`);
     throw new RepoError('checkout_failed', `git log failed in the checkout: ${detail}`, { failure: run.timedOut ? 'timeout' : 'other', exitCode: run.exitCode });
   }
   const lines = run.stdout.split('\n');
+  // A cut-short output ends in a partial line.
   if (run.truncated) lines.pop();
+  return lines.map((line) => line.split('\t')).filter(([sha]) => sha !== undefined && /^[0-9a-f]{40,64}$/.test(sha));
+}
+
+/** Newest first in, the first commit naming a task kept. */
+function newestPerTask(commits: Array<{ sha: string | undefined; ids: string[] }>): Map<string, string> {
   const merged = new Map<string, string>();
-  for (const line of lines) {
-    const [sha, executions, ...ids] = line.split('\t');
-    if (!sha || !/^[0-9a-f]{40,64}$/.test(sha) || !(executions ?? '').split(',').includes(executionId)) continue;
-    for (const id of ids) if (id && !merged.has(id)) merged.set(id, sha);
-  }
+  for (const { sha, ids } of commits) for (const id of ids) if (id && !merged.has(id)) merged.set(id, sha!);
   return merged;
 }
