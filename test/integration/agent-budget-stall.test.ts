@@ -12,6 +12,10 @@ import { git } from '../support/git-remote.js';
 import { anthropicMessages, openaiChat, startModelServer, underCwd, type ModelRequest, type Reply, type TcpModelServer } from '../support/model-server/index.js';
 
 const AGENT_BIN = join(import.meta.dirname, '../agents/node_modules/.bin');
+/** The model key the worker holds (ANTHROPIC_API_KEY here): an agent that writes it must not get it pushed. */
+const CLAUDE_KEY = 'sk-ant-api03-budgettest-Zx81Qm4RtY7uW2eP5sD9fG3hJ6kL0';
+/** A GitHub token shape secretlint's recommended preset flags (not a real token). */
+const GITHUB_TOKEN = ['ghp', 'wWPw5k4aXcaT4fNP0UcnZwJUVFk6LO0pINUx'].join('_');
 const ENV = ['ANTHROPIC_BASE_URL', 'ANTHROPIC_API_KEY', 'OPENAI_BASE_URL', 'OPENAI_API_KEY'] as const;
 
 function promptOf(body: any): string {
@@ -27,8 +31,17 @@ function scenarioOf(body: any): string {
 function claudeScript({ turn, body, cwd }: ModelRequest): Reply {
   const scenario = scenarioOf(body);
   if (scenario === 'endless') return { text: `Step ${turn}.`, toolCalls: [{ name: 'Bash', input: { command: `echo step ${turn} >> steps.txt` } }], usage: { input: 100, output: 10 } };
+  const attempt = /This is attempt (\d+)/.exec(promptOf(body))?.[1] ?? '1';
+  // `same-error`: a real change each attempt that never fixes the build; `leaky`: writes a token secretlint
+  // knows; `own-key`: writes the worker's own model key. Each then ends its turn.
+  const writes: Record<string, { path: string; content: string }> = {
+    'same-error': { path: `note-${attempt}.txt`, content: `try ${attempt}\n` },
+    leaky: { path: 'config.js', content: `module.exports = {\n  token: "${GITHUB_TOKEN}",\n};\n` },
+    'own-key': { path: 'settings.ts', content: `export const key = "${CLAUDE_KEY}";\n` },
+  };
+  const write = writes[scenario];
+  if (write) return turn === 0 ? { text: 'Writing.', toolCalls: [{ name: 'Write', input: { file_path: underCwd(cwd, write.path), content: write.content } }] } : { text: 'Done.' };
   if (turn === 0) {
-    const attempt = /This is attempt (\d+)/.exec(promptOf(body))?.[1] ?? '1';
     return { text: 'Writing.', toolCalls: [{ name: 'Write', input: { file_path: underCwd(cwd, 'a.txt'), content: `attempt ${attempt}\n` } }] };
   }
   return /stalled/.test(promptOf(body)) ? { text: 'Done.' } : { text: 'Done.', delayMs: 600_000 };
@@ -51,7 +64,7 @@ describe('budgets and stalls with real agent CLIs', () => {
     claude = await startModelServer(anthropicMessages, claudeScript);
     opencode = await startModelServer(openaiChat, opencodeScript);
     // The worker gives agents its own environment's model settings.
-    Object.assign(process.env, { ANTHROPIC_BASE_URL: claude.url, ANTHROPIC_API_KEY: 'sk-ant-budget-test', OPENAI_BASE_URL: `${opencode.url}/v1`, OPENAI_API_KEY: 'sk-openai-budget-test' });
+    Object.assign(process.env, { ANTHROPIC_BASE_URL: claude.url, ANTHROPIC_API_KEY: CLAUDE_KEY, OPENAI_BASE_URL: `${opencode.url}/v1`, OPENAI_API_KEY: 'sk-openai-budget-test' });
     service = await startEmbeddedRuntime('devteam-agent-budget', { DEVTEAM_AGENT_PATH: AGENT_BIN });
   }, 60_000);
 
@@ -127,5 +140,25 @@ describe('budgets and stalls with real agent CLIs', () => {
     expect(list.filter((a) => a.kind === 'prompt')[1]!.content).toMatch(/stopped as stalled/);
     // Claude Code reported its usage and cost for the attempt that finished.
     expect(final.results['1.1'].usage.costUsd).toBeGreaterThan(0);
+  }, 240_000);
+  it('Claude Code whose change leaves the build failing the same way twice: same_error_repeated after attempt 2', async () => {
+    const verify = { commands: [['sh', '-c', 'echo "src/math.ts(4,7): error TS2322: Type string is not assignable to type number."; exit 2']], timeoutSec: 60 };
+    const { final, artifacts: list } = await run('claude-same-error', 'same-error', { agent: { preset: 'claude-code', timeoutSec: 120 }, verify });
+    expect(final.results['1.1'], final.lastError).toMatchObject({ status: 'failed', reason: 'same_error_repeated', attempts: 2 });
+    // Each attempt really changed something (a new file), and the third was never paid for.
+    expect(list.filter((a) => a.kind === 'files').map((a) => a.content)).toEqual([expect.stringContaining('note-1.txt'), expect.stringContaining('note-2.txt')]);
+    expect(list.filter((a) => a.kind === 'prompt')).toHaveLength(2);
+  }, 240_000);
+
+  it.each([
+    ['a token secretlint knows', 'leaky', GITHUB_TOKEN, /config\.js:2/],
+    ["the worker's own model key", 'own-key', CLAUDE_KEY, /settings\.ts:1/],
+  ])('Claude Code writing %s into a file: secret_in_diff, the remote untouched, the value nowhere', async (_what, scenario, value, where) => {
+    const { remote, before, final, artifacts: list } = await run(`claude-${scenario}`, scenario, { agent: { preset: 'claude-code', timeoutSec: 120 } });
+    expect(final.results['1.1'], final.lastError).toMatchObject({ status: 'failed', reason: 'secret_in_diff' });
+    expect(final.lastError).toMatch(where);
+    expect(await git(remote.bare, 'rev-parse', 'refs/heads/main')).toBe(before);
+    expect(await git(remote.bare, 'for-each-ref', 'refs/devteam')).toBe('');
+    for (const [what, text] of [['status', JSON.stringify(final)], ['artifacts', JSON.stringify(list)]] as const) expect(text.includes(value), `${what} holds the value`).toBe(false);
   }, 240_000);
 });
