@@ -39,23 +39,28 @@ export const projectContextSchema = projectInputSchema.extend({
 });
 export type ProjectContext = z.infer<typeof projectContextSchema>;
 
+/** No task at hand: a new run, and a failed run reopened by `resume` (decision 0025). */
+export const NO_TASK = {
+  task: null,
+  attempt: 0,
+  feedback: null,
+  lastError: null,
+  reason: null,
+  fingerprint: null,
+  branch: null,
+  commit: null,
+} as const satisfies Partial<ProjectContext>;
+
 /** A new run: before the first SELECT. */
 export function initialContext(input: ProjectInput): ProjectContext {
   return {
     ...input,
+    ...NO_TASK,
     phase: 'select',
-    task: null,
-    attempt: 0,
-    feedback: null,
-    lastError: null,
-    reason: null,
-    fingerprint: null,
     usage: null,
     taskUsage: null,
     progress: { done: 0, total: 0 },
     results: {},
-    branch: null,
-    commit: null,
     resumes: 0,
     attemptsBefore: {},
   };

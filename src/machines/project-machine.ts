@@ -7,7 +7,7 @@
 import { assign, fromPromise, setup } from 'xstate';
 import { addUsage, type AgentUsage } from '../project/index.js';
 import { failureReasonOf } from './failure-reasons.js';
-import { initialContext, type ProjectContext, type ProjectInput } from './project-context.js';
+import { initialContext, NO_TASK, type ProjectContext, type ProjectInput } from './project-context.js';
 import { messageOf, stampOfFailure } from './stamped-step.js';
 import type {
   ImplementOutput,
@@ -213,14 +213,7 @@ export const projectSetup = setup({
     reopenFailedRun: assign(({ context }) => ({
       ...reopenedFailures(context),
       resumes: (context.resumes ?? 0) + 1,
-      task: null,
-      attempt: 0,
-      feedback: null,
-      lastError: null,
-      reason: null,
-      fingerprint: null,
-      branch: null,
-      commit: null,
+      ...NO_TASK,
     })),
     recordCleanupFailure: assign((_, error: unknown) => ({ lastError: `cleanup failed: ${messageOf(error)}` })),
   },
